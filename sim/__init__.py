@@ -1,7 +1,19 @@
 """Bit-true simulation: the exact integer arithmetic hardware does, and its error."""
 
 from ._firspec import FirForm, FirSpec, Multiplier, Symmetry, coef_significant_bits
-from ._fixed import MAX_WORD_BITS, FixedOverflowError, Overflow, QFormat, Rounding
+from ._fixed import (
+    MAX_WORD_BITS,
+    FixedOverflowError,
+    Overflow,
+    QFormat,
+    Rounding,
+    overflow,
+    quantize,
+    requantize,
+    saturate,
+    to_float,
+    wrap,
+)
 
 __all__ = [
     "MAX_WORD_BITS",
@@ -14,4 +26,10 @@ __all__ = [
     "Rounding",
     "Symmetry",
     "coef_significant_bits",
+    "overflow",
+    "quantize",
+    "requantize",
+    "saturate",
+    "to_float",
+    "wrap",
 ]
