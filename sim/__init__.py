@@ -1,5 +1,29 @@
 """Bit-true simulation: the exact integer arithmetic hardware does, and its error."""
 
+from ._firdesign import (
+    ZERO_RTOL,
+    Band,
+    DesignMethod,
+    FirDesign,
+    Response,
+    bands,
+    design_fir,
+    expand_widths,
+    fir_spec_from_design,
+    quantize_coefficient_batch,
+    quantize_coefficients,
+    symmetry,
+    variable_map,
+)
+from ._firmodel import (
+    FirModel,
+    fir_accumulate,
+    fir_filter,
+    impulse,
+    random_full_scale,
+    step,
+    worst_case_input,
+)
 from ._firspec import FirForm, FirSpec, Multiplier, Symmetry, coef_significant_bits
 from ._fixed import (
     MAX_WORD_BITS,
@@ -32,4 +56,25 @@ __all__ = [
     "saturate",
     "to_float",
     "wrap",
+    # FIR design, coefficient quantization, bit-true model (_firdesign, _firmodel)
+    "ZERO_RTOL",
+    "Band",
+    "DesignMethod",
+    "FirDesign",
+    "FirModel",
+    "Response",
+    "bands",
+    "design_fir",
+    "expand_widths",
+    "fir_accumulate",
+    "fir_filter",
+    "fir_spec_from_design",
+    "impulse",
+    "quantize_coefficient_batch",
+    "quantize_coefficients",
+    "random_full_scale",
+    "step",
+    "symmetry",
+    "variable_map",
+    "worst_case_input",
 ]
