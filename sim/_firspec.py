@@ -74,6 +74,7 @@ class FirSpec:
     coef_widths : tuple of int
         Width allotted to each coefficient (bits, sign included): the allocation's choice.
         Each coefficient's significant bits (:func:`coef_significant_bits`) must fit it.
+        Width 0 marks a pruned tap (its coefficient must be 0; it costs no hardware).
     input_format, output_format : QFormat
         Signed formats of the input sample and of the output sample.
     rounding, overflow :
@@ -114,10 +115,12 @@ class FirSpec:
         if all(c == 0 for c in self.coefficients):
             raise ValueError("at least one coefficient must be nonzero")
         for k, (c, w) in enumerate(zip(self.coefficients, self.coef_widths, strict=True)):
+            if w == 0 and c == 0:
+                continue  # a pruned tap: width 0 means "no multiplier at all"
             if not MIN_COEF_BITS <= w <= MAX_COEF_BITS:
                 raise ValueError(
                     f"coefficient width must be between {MIN_COEF_BITS} and {MAX_COEF_BITS} "
-                    f"bits, not {w} (tap {k})"
+                    f"bits (or 0 for a zero coefficient), not {w} (tap {k})"
                 )
             if coef_significant_bits(c) > w:
                 raise ValueError(
