@@ -1,0 +1,125 @@
+"""Batch evaluation for the search methods: counting, de-duplication, executors, history."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from concurrent.futures import Executor
+
+import numpy as np
+
+from ._problem import Problem
+
+#: Candidate batches are split into at most this many chunks for an executor.
+MAX_CHUNKS = 16
+
+
+def _key(row: np.ndarray) -> bytes:
+    return hashlib.blake2b(row.tobytes(), digest_size=16).digest()
+
+
+class Evaluator:
+    """Evaluate candidate batches of one problem and keep the books.
+
+    Counts real evaluations (rows passed to ``problem.evaluate``) and infeasible ones,
+    optionally de-duplicates repeated points with a cache, tracks the best feasible point,
+    and records the history once per iteration.
+
+    Parameters
+    ----------
+    problem : Problem
+    executor : concurrent.futures.Executor, optional
+        Batches are split into up to :data:`MAX_CHUNKS` contiguous chunks and
+        ``problem.evaluate`` is mapped over them; results are re-assembled in order, so the
+        outcome does not depend on the executor.
+    cache : bool
+        Remember every evaluated point and never evaluate it twice.
+    progress : callable, optional
+        ``progress(done, total, best_error)`` called by :meth:`end_iteration`.
+    """
+
+    def __init__(
+        self,
+        problem: Problem,
+        executor: Executor | None = None,
+        cache: bool = True,
+        progress: Callable | None = None,
+    ):
+        self.problem = problem
+        self.executor = executor
+        self.budgets = np.asarray(problem.budgets, dtype=np.int64)
+        self.cache: dict[bytes, tuple[float, np.ndarray]] | None = {} if cache else None
+        self.progress = progress
+        self.n_evals = 0
+        self.n_infeasible = 0
+        self.best_error = np.inf
+        self.best_x: np.ndarray | None = None
+        self.best_cost: np.ndarray | None = None
+        self._hist_iter: list[int] = []
+        self._hist_evals: list[int] = []
+        self._hist_best: list[float] = []
+
+    def _raw(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        nb = self.problem.n_budgets
+        if self.executor is None or len(X) < 2:
+            err, cost = self.problem.evaluate(X)
+        else:
+            chunks = np.array_split(X, min(MAX_CHUNKS, len(X)))
+            parts = list(self.executor.map(self.problem.evaluate, chunks))
+            err = np.concatenate([np.asarray(p[0]) for p in parts])
+            cost = np.concatenate([np.asarray(p[1]).reshape(-1, nb) for p in parts])
+        err = np.asarray(err, dtype=np.float64).reshape(len(X))
+        cost = np.asarray(cost, dtype=np.int64).reshape(len(X), nb)
+        self.n_evals += len(X)
+        feas = np.all(cost <= self.budgets, axis=1)
+        self.n_infeasible += int(np.count_nonzero(~feas))
+        if feas.any():
+            cand = np.where(feas, err, np.inf)
+            j = int(np.argmin(cand))
+            if cand[j] < self.best_error:
+                self.best_error = float(cand[j])
+                self.best_x = X[j].copy()
+                self.best_cost = cost[j].copy()
+        return err, cost
+
+    def __call__(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """Error (float64 (n,)) and cost (int64 (n, n_budgets)) of widths X (n, N)."""
+        X = np.ascontiguousarray(X, dtype=np.int64)
+        if self.cache is None:
+            return self._raw(X)
+        n, nb = len(X), self.problem.n_budgets
+        err = np.empty(n)
+        cost = np.empty((n, nb), dtype=np.int64)
+        keys = [_key(r) for r in X]
+        todo: dict[bytes, int] = {}
+        for i, k in enumerate(keys):
+            if k not in self.cache and k not in todo:
+                todo[k] = i
+        if todo:
+            rows = np.fromiter(todo.values(), dtype=np.int64, count=len(todo))
+            e, c = self._raw(X[rows])
+            for j, k in enumerate(todo):
+                self.cache[k] = (float(e[j]), c[j])
+        for i, k in enumerate(keys):
+            err[i], cost[i] = self.cache[k]
+        return err, cost
+
+    def end_iteration(self, done: int, total: int) -> None:
+        """Record the history row of an iteration and report progress."""
+        self._hist_iter.append(done)
+        self._hist_evals.append(self.n_evals)
+        self._hist_best.append(self.best_error)
+        if self.progress is not None:
+            self.progress(done, total, self.best_error)
+
+    def history(self) -> dict[str, np.ndarray]:
+        """Per-iteration arrays: ``iteration``, ``n_evals`` (cumulative), ``best_error``.
+
+        ``best_error`` is the best feasible error so far (inf before the first feasible
+        point); plot it against ``iteration`` or ``n_evals``.
+        """
+        return {
+            "iteration": np.asarray(self._hist_iter, dtype=np.int64),
+            "n_evals": np.asarray(self._hist_evals, dtype=np.int64),
+            "best_error": np.asarray(self._hist_best, dtype=np.float64),
+        }
