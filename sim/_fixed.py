@@ -69,7 +69,7 @@ class QFormat:
         if not lo <= self.word_bits <= MAX_WORD_BITS:
             raise ValueError(
                 f"word length int_bits + frac_bits must be between {lo} and {MAX_WORD_BITS} "
-                f"bits for a {'signed' if self.signed else 'unsigned'} format, "
+                f"bits for {'a signed' if self.signed else 'an unsigned'} format, "
                 f"not {self.word_bits} (Q({self.int_bits}, {self.frac_bits}))"
             )
 
@@ -419,7 +419,8 @@ def quantize(
             f"cannot quantize NaN/inf value at index {_index(xa.shape, i)}: values must "
             f"be finite, not {float(xa.reshape(-1)[i])!r}"
         )
-    y = np.ldexp(xa, fmt.frac_bits)
+    with np.errstate(over="ignore"):  # +-inf is handled below: a multiple of 2**w
+        y = np.ldexp(xa, fmt.frac_bits)
     if rounding is Rounding.TRUNCATE:
         r = np.floor(y)
         if fmt.frac_bits < 0:
@@ -439,7 +440,8 @@ def quantize(
     hi_f = float(fmt.raw_max + 1)  # 2**(w-1) or 2**w: exact, unlike raw_max itself
     if overflow is Overflow.WRAP:
         # |r| >= 2**(w+53) (or inf) is a multiple of 2**w, so wraps to 0; fmod is exact.
-        m = np.fmod(r, 2.0 * hi_f if fmt.signed else hi_f)
+        with np.errstate(invalid="ignore"):
+            m = np.fmod(r, 2.0 * hi_f if fmt.signed else hi_f)
         m[~np.isfinite(m)] = 0.0
         return wrap(m.astype(np.int64), fmt)
     if overflow is Overflow.RAISE:
