@@ -37,7 +37,7 @@ def plot_convergence(results: Mapping[str, Any], path: str | Path,
     Parameters
     ----------
     results : mapping of method name -> SearchResult
-        Each result's ``history`` holds ``evals`` and ``best`` arrays.
+        Each result's ``history`` holds ``n_evals`` and ``best_error`` arrays.
     path : path
         PNG to write.
     optimum : float, optional
@@ -46,7 +46,7 @@ def plot_convergence(results: Mapping[str, Any], path: str | Path,
     fig, ax = figure(figsize=(6.4, 4.0))
     for name, res in results.items():
         h = res.history
-        ev, best = np.asarray(h["evals"], float), np.asarray(h["best"], float)
+        ev, best = np.asarray(h["n_evals"], float), np.asarray(h["best_error"], float)
         ok = np.isfinite(best)
         if ok.any():
             ax.step(ev[ok], best[ok], where="post", label=name)

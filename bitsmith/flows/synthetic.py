@@ -129,7 +129,7 @@ def run(cfg: dict, ctx: RunContext) -> dict:
         f"{p['min_bits']}-{p['max_bits']} bits, budget {budget} cost units "
         f"(range {cmin}-{cmax}), seed {ctx.seed}.\n\n" + "\n".join(lines) + "\n\n"
         "![convergence](convergence.png)\n")
-    plot_convergence({m: r for m, r in results.items() if len(r.history.get("evals", ())) > 1},
+    plot_convergence({m: r for m, r in results.items() if len(r.history.get("n_evals", ())) > 1},
                      ctx.out_dir / "convergence.png", optimum=ref)
     all_feasible = all(r["feasible"] for r in rows)
     headline = [f"{r['method']:<11} error {r['error']:.6g}  cost {r['cost']}/{budget} units"
