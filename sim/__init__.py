@@ -15,6 +15,20 @@ from ._firdesign import (
     symmetry,
     variable_map,
 )
+from ._firmetrics import (
+    NoisePrediction,
+    ResponseMetrics,
+    SqnrMeasurement,
+    batch_band_metrics,
+    batch_response_error,
+    frequency_response,
+    measure_sqnr,
+    meets,
+    predict_output_noise,
+    response_metrics,
+    rounding_error_stats,
+    worst_case_error_bound,
+)
 from ._firmodel import (
     FirModel,
     fir_accumulate,
@@ -77,4 +91,17 @@ __all__ = [
     "symmetry",
     "variable_map",
     "worst_case_input",
+    # FIR metrics and noise (_firmetrics)
+    "NoisePrediction",
+    "ResponseMetrics",
+    "SqnrMeasurement",
+    "batch_band_metrics",
+    "batch_response_error",
+    "frequency_response",
+    "measure_sqnr",
+    "meets",
+    "predict_output_noise",
+    "response_metrics",
+    "rounding_error_stats",
+    "worst_case_error_bound",
 ]

@@ -128,7 +128,9 @@ class FirDesign:
         unit = "(normalized to Nyquist = 1)" if self.fs is None else f"Hz (fs/2 = {top:g} Hz)"
         for e in self.edges:
             if not (0.0 < e < top):
-                raise ValueError(f"band edges must lie strictly between 0 and {top:g} {unit}, not {e:g}")
+                raise ValueError(
+                    f"band edges must lie strictly between 0 and {top:g} {unit}, not {e:g}"
+                )
         for a, b in zip(self.edges, self.edges[1:], strict=False):
             if not a < b:
                 raise ValueError(f"band edges must increase: {a:g} then {b:g}")
@@ -189,7 +191,12 @@ class FirDesign:
             n, _ = scipy.signal.kaiserord(self._kaiser_atten_db(), self.transition_width)
         else:
             df = self.transition_width / 2.0
-            n = math.ceil(2.0 / 3.0 * math.log10(1.0 / (10 * self.delta_pass * self.delta_stop)) / df) + 1
+            n = (
+                math.ceil(
+                    2.0 / 3.0 * math.log10(1.0 / (10 * self.delta_pass * self.delta_stop)) / df
+                )
+                + 1
+            )
         n = max(int(n), 1)
         return n if n % 2 == 1 else n + 1
 

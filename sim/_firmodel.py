@@ -140,7 +140,9 @@ class FirModel:
     def process(self, chunk) -> np.ndarray:
         """Bit-true output samples (raw, output format) of the next chunk of raw inputs."""
         s = self.spec
-        return requantize(self.accumulate(chunk), s.acc_format, s.output_format, s.rounding, s.overflow)
+        return requantize(
+            self.accumulate(chunk), s.acc_format, s.output_format, s.rounding, s.overflow
+        )
 
 
 # -- stimuli -----------------------------------------------------------------------------
@@ -178,7 +180,9 @@ def random_full_scale(spec: FirSpec, n: int, rng: np.random.Generator) -> np.nda
         Source of randomness (same seed, same samples).
     """
     fmt = spec.input_format
-    return rng.integers(fmt.raw_min, fmt.raw_max, size=_check_length(n), endpoint=True, dtype=np.int64)
+    return rng.integers(
+        fmt.raw_min, fmt.raw_max, size=_check_length(n), endpoint=True, dtype=np.int64
+    )
 
 
 def worst_case_input(spec: FirSpec, sign: int = +1) -> np.ndarray:
