@@ -6,8 +6,9 @@ the particle's position: every evaluated point, pbest and gbest is feasible.
 
 Error sensitivities for the repair come from, in order of preference: the problem's
 separable error table (exact); ``problem.sensitivity(x)`` at each particle; or one
-estimate by evaluations at the all-maximum point (N + 1 evaluations, counted), extended to
-other widths by the model d_i(w) = a_i * sensitivity_base**(-w).
+estimate by evaluations at the all-minimum point and its one-step raises that fit (at most
+N + 1 evaluations, counted), extended to other widths by the model
+d_i(w) = a_i * sensitivity_base**(-w).
 """
 
 from __future__ import annotations
@@ -28,20 +29,25 @@ HANDLES_TIES = False
 
 
 def _estimate_table(problem, ev, base):
-    """Sensitivity model from evaluations around the all-maximum point."""
+    """Sensitivity model from evaluations around the all-minimum point.
+
+    Evaluates the all-minimum point and every one-step raise of it that fits the budgets
+    (checked with the cheap ``problem.cost`` first, so no infeasible point is evaluated).
+    Variables whose raise does not fit get the median measured sensitivity (1.0 if none
+    was measured); the budget then leaves them little room anyway.
+    """
     top = problem.n_choices - 1
     can = np.flatnonzero(top > 0)
-    x0 = top.copy()
-    pts = np.repeat(x0[None, :], can.size + 1, axis=0)
-    pts[np.arange(1, can.size + 1), can] -= 1
-    err, _ = ev(problem.to_width(pts))
-    s = np.zeros(problem.n_var)
-    s[can] = err[1:] - err[0]
+    pts = np.zeros((can.size + 1, problem.n_var), dtype=np.int64)
+    pts[np.arange(1, can.size + 1), can] = 1
+    cost = np.asarray(problem.cost(problem.to_width(pts)), dtype=np.int64)
+    fits = np.all(cost.reshape(len(pts), -1) <= np.asarray(problem.budgets), axis=1)
+    err, _ = ev(problem.to_width(pts[fits]))
+    measured = can[fits[1:]]
+    s = np.full(problem.n_var, np.median(err[1:] - err[0]) if measured.size else 1.0)
+    s[measured] = err[1:] - err[0]
     W = problem.width_table
-    ar = np.arange(problem.n_var)
-    hi = W[ar, top]
-    lo = W[ar, np.maximum(top - 1, 0)]
-    return model_table(problem, s[None], lo[None], hi[None], base)
+    return model_table(problem, s[None], W[None, :, 0], W[None, :, 1], base)
 
 
 def _hook_table(problem, idx, base):
