@@ -201,3 +201,47 @@ class FirSpec:
     def l1_growth_estimate(l1: float) -> int:
         """ceil(log2(l1)) growth bits of HARDWARE_FACTS.md (for documentation and checks)."""
         return max(0, math.ceil(math.log2(l1))) if l1 > 0 else 0
+
+
+def spec_to_json(spec: FirSpec) -> str:
+    """Serialize a :class:`FirSpec` to JSON (enums by value, formats as int/frac bits)."""
+    import json
+
+    def fmt(q: QFormat) -> dict:
+        return {"int_bits": q.int_bits, "frac_bits": q.frac_bits, "signed": q.signed}
+
+    return json.dumps(
+        {
+            "coefficients": list(spec.coefficients),
+            "coef_frac": spec.coef_frac,
+            "coef_widths": list(spec.coef_widths),
+            "input_format": fmt(spec.input_format),
+            "output_format": fmt(spec.output_format),
+            "rounding": spec.rounding.value,
+            "overflow": spec.overflow.value,
+            "form": spec.form.value,
+            "fold_symmetric": spec.fold_symmetric,
+            "multiplier": spec.multiplier.value,
+            "pipeline": spec.pipeline,
+        }
+    )
+
+
+def spec_from_json(text: str) -> FirSpec:
+    """Inverse of :func:`spec_to_json` (validated by :class:`FirSpec` itself)."""
+    import json
+
+    d = json.loads(text)
+    return FirSpec(
+        coefficients=tuple(d["coefficients"]),
+        coef_frac=d["coef_frac"],
+        coef_widths=tuple(d["coef_widths"]),
+        input_format=QFormat(**d["input_format"]),
+        output_format=QFormat(**d["output_format"]),
+        rounding=Rounding(d["rounding"]),
+        overflow=Overflow(d["overflow"]),
+        form=FirForm(d["form"]),
+        fold_symmetric=d["fold_symmetric"],
+        multiplier=Multiplier(d["multiplier"]),
+        pipeline=d["pipeline"],
+    )
