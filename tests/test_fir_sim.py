@@ -84,7 +84,10 @@ def naive_fir(coefs, x, spec: FirSpec):
     L = len(coefs)
     acc = [sum(coefs[k] * int(x[n - k]) for k in range(L) if n - k >= 0) for n in range(len(x))]
     s = spec.acc_format.frac_bits - spec.output_format.frac_bits
-    out = [naive_fit(naive_round_shift(a, s, spec.rounding), spec.output_format, spec.overflow) for a in acc]
+    out = [
+        naive_fit(naive_round_shift(a, s, spec.rounding), spec.output_format, spec.overflow)
+        for a in acc
+    ]
     return acc, out
 
 
@@ -203,7 +206,9 @@ def test_stimuli_shapes_and_values():
 
 def test_model_input_errors():
     spec = FirSpec((3, -1, 2), 2, (3, 2, 3), QFormat(1, 7), QFormat(4, 8))
-    with pytest.raises(ValueError, match=r"input samples must lie in the raw range \[-128, 127\].*not 128"):
+    with pytest.raises(
+        ValueError, match=r"input samples must lie in the raw range \[-128, 127\].*not 128"
+    ):
         fir_filter(spec, np.array([0, 128]))
     with pytest.raises(TypeError, match="input samples must be raw integers, not dtype float64"):
         fir_filter(spec, np.array([0.5]))
@@ -272,7 +277,9 @@ def test_quantize_coefficients_matches_brute_force(rounding, L, seed):
     raw, F = quantize_coefficients(h, widths, rounding)
     for k in range(L):
         assert coef_significant_bits(raw[k]) <= widths[k]
-        assert Fraction(raw[k]) / Fraction(2) ** F == brute_force_coefficient(h[k], int(widths[k]), rounding)
+        assert Fraction(raw[k]) / Fraction(2) ** F == brute_force_coefficient(
+            h[k], int(widths[k]), rounding
+        )
         if h[k] == 0:
             assert raw[k] == 0
 
@@ -350,7 +357,9 @@ def test_coefficient_quantizer_errors():
         quantize_coefficients([0.1, 0.2], [8, 1])
     with pytest.raises(ValueError, match="taps must be finite numbers"):
         quantize_coefficients([0.1, np.nan], [8, 8])
-    with pytest.raises(ValueError, match=r"W must be a 2-D \(n_candidates, L\) array, not shape \(2,\)"):
+    with pytest.raises(
+        ValueError, match=r"W must be a 2-D \(n_candidates, L\) array, not shape \(2,\)"
+    ):
         quantize_coefficient_batch([0.1, 0.2], [8, 8])
 
 
@@ -359,9 +368,238 @@ def test_variable_map_and_expand_widths():
     assert variable_map(4, Symmetry.EVEN) == [(0, 3), (1, 2)]
     assert variable_map(3, Symmetry.NONE) == [(0,), (1,), (2,)]
     assert expand_widths([5, 6, 7], variable_map(5, True), 5) == (5, 6, 7, 6, 5)
-    with pytest.raises(ValueError, match="var_widths must have one width per variable \\(3\\), not 2"):
+    with pytest.raises(
+        ValueError, match="var_widths must have one width per variable \\(3\\), not 2"
+    ):
         expand_widths([5, 6], variable_map(5, True), 5)
     with pytest.raises(ValueError, match=r"variable map must cover every tap 0..4; missing \[4\]"):
         expand_widths([5, 6], [(0,), (1, 2, 3)], 5)
     with pytest.raises(ValueError, match="taps must be at least 1, not 0"):
         variable_map(0, False)
+
+
+# -- design ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(response="lowpass", edges=(0.3, 0.2)), "band edges must increase: 0.3 then 0.2"),
+        (
+            dict(response="lowpass", edges=(0.2, 1.0)),
+            "band edges must lie strictly between 0 and 1 .*not 1",
+        ),
+        (
+            dict(response="lowpass", edges=(0.0, 0.2)),
+            "band edges must lie strictly between 0 and 1 .*not 0",
+        ),
+        (
+            dict(response="lowpass", edges=(1000, 5000), fs=8000),
+            r"between 0 and 4000 Hz \(fs/2 = 4000 Hz\), not 5000",
+        ),
+        (dict(response="bandpass", edges=(0.1, 0.2)), "a bandpass needs 4 band edges, not 2"),
+        (
+            dict(response="lowpass", edges=(0.2, 0.3), numtaps=0),
+            "numtaps must be at least 1, not 0",
+        ),
+        (
+            dict(response="highpass", edges=(0.2, 0.3), numtaps=64),
+            "a highpass needs an odd number of taps .*not 64",
+        ),
+        (
+            dict(response="bandstop", edges=(0.1, 0.2, 0.3, 0.4), numtaps=10),
+            "a bandstop needs an odd number of taps",
+        ),
+        (
+            dict(response="notch", edges=(0.2, 0.3)),
+            "response must be one of lowpass, highpass, bandpass, bandstop, not 'notch'",
+        ),
+        (
+            dict(response="lowpass", edges=(0.2, 0.3), method="ls"),
+            "method must be one of firwin, remez, firls, not 'ls'",
+        ),
+        (
+            dict(response="lowpass", edges=(0.2, 0.3), passband_ripple_db=0),
+            "passband_ripple_db must be a positive number of dB, not 0",
+        ),
+        (
+            dict(response="lowpass", edges=(0.2, 0.3), stopband_atten_db=-3),
+            "stopband_atten_db must be a positive number of dB, not -3",
+        ),
+        (
+            dict(response="lowpass", edges=(0.2, 0.3), method="remez", window="hann"),
+            "window applies to method firwin only, not remez",
+        ),
+        (
+            dict(response="lowpass", edges=(0.2, 0.3), fs=-1.0),
+            "fs must be a positive number of Hz, not -1.0",
+        ),
+    ],
+)
+def test_design_validation(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        FirDesign(**kwargs)
+
+
+def test_bands_mask():
+    d = FirDesign(
+        "bandstop", (1000, 2000, 3000, 3500), fs=8000, passband_ripple_db=0.5, stopband_atten_db=50
+    )
+    b = bands(d)
+    assert [(x.kind, x.f_lo, x.f_hi, x.gain, x.limit_db) for x in b] == [
+        ("pass", 0.0, 0.25, 1.0, 0.5),
+        ("stop", 0.5, 0.75, 0.0, 50.0),
+        ("pass", 0.875, 1.0, 1.0, 0.5),
+    ]
+
+
+@pytest.mark.parametrize("method", list(DesignMethod))
+@pytest.mark.parametrize(
+    ("response", "edges"),
+    [
+        ("lowpass", (0.2, 0.3)),
+        ("highpass", (0.3, 0.4)),
+        ("bandpass", (0.2, 0.3, 0.5, 0.6)),
+        ("bandstop", (0.2, 0.3, 0.5, 0.6)),
+    ],
+)
+def test_designs_meet_their_targets(method, response, edges):
+    """Estimated length plus a margin meets the mask (the estimates are only estimates)."""
+    d0 = FirDesign(response, edges, passband_ripple_db=0.2, stopband_atten_db=50, method=method)
+    n = d0.estimated_numtaps()
+    assert n % 2 == 1
+    # Least squares spends its error budget on average, not peak: Bellanger's equiripple
+    # estimate is short for it, so it gets half again as many taps.
+    n = (3 * n // 2) | 1 if method is DesignMethod.FIRLS else n + 20
+    d = FirDesign(
+        response, edges, numtaps=n, passband_ripple_db=0.2, stopband_atten_db=50, method=method
+    )
+    h = design_fir(d)
+    assert h.shape == (n,)
+    assert symmetry(h) is Symmetry.EVEN
+    m = response_metrics(h, h, d)
+    assert meets(d, m), m
+    assert m.max_error == 0.0
+
+
+# -- metrics -----------------------------------------------------------------------------
+
+
+def test_frequency_response_equals_freqz():
+    h = np.random.default_rng(1).normal(size=31)
+    w, H = frequency_response(h, 1024)
+    _, Href = scipy.signal.freqz(h, worN=np.pi * w)
+    np.testing.assert_allclose(H, Href, rtol=0, atol=1e-12)
+    with pytest.raises(
+        ValueError, match="n_freq must be at least half the filter length \\(31\\), not 8"
+    ):
+        frequency_response(h, 8)
+
+
+@pytest.mark.parametrize("kind", ["max", "rms"])
+@pytest.mark.parametrize(("n", "seed"), [(1, 0), (16, 1), (64, 2)])
+def test_batch_response_error_equals_freqz(kind, n, seed):
+    rng = np.random.default_rng(700 + seed)
+    d = FirDesign("lowpass", (0.2, 0.3), numtaps=41, stopband_atten_db=50)
+    h = design_fir(d)
+    W = rng.integers(3, 14, size=(n, 41))
+    Q = quantize_coefficient_batch(h, W)
+    n_freq = 1024
+    w = np.arange(n_freq + 1) / n_freq
+    weights = 1.0 + rng.random(n_freq + 1)
+    got = batch_response_error(h, Q, weights=weights, design=d, kind=kind, n_freq=n_freq)
+    inband = ((w <= 0.2) | (w >= 0.3)).astype(float)
+    for i in range(n):
+        _, Hq = scipy.signal.freqz(Q[i], worN=np.pi * w)
+        _, Hf = scipy.signal.freqz(h, worN=np.pi * w)
+        e = np.abs(Hq - Hf)
+        wt = weights * inband
+        ref = np.max(wt * e) if kind == "max" else np.sqrt(np.sum(wt * e**2) / np.sum(wt))
+        assert got[i] == pytest.approx(ref, rel=1e-9, abs=1e-15)
+
+
+def test_batch_band_metrics_equal_single_response_metrics():
+    rng = np.random.default_rng(8)
+    d = FirDesign(
+        "bandpass", (0.2, 0.3, 0.5, 0.6), numtaps=61, stopband_atten_db=50, method="remez"
+    )
+    h = design_fir(d)
+    Q = quantize_coefficient_batch(h, rng.integers(4, 16, size=(10, 61)))
+    atten, ripple = batch_band_metrics(Q, d, n_freq=4096)
+    for i in range(10):
+        m = response_metrics(Q[i], h, d, n_freq=4096)
+        assert atten[i] == pytest.approx(m.stopband_atten_db, rel=1e-12)
+        assert ripple[i] == pytest.approx(m.passband_ripple_db, rel=1e-12)
+
+
+def test_metric_errors():
+    d = FirDesign("lowpass", (0.2, 0.3), numtaps=11)
+    h = design_fir(d)
+    with pytest.raises(ValueError, match="kind must be 'max' or 'rms', not 'mean'"):
+        batch_response_error(h, h[None, :], kind="mean")
+    with pytest.raises(
+        ValueError, match=r"Q must be \(n_candidates, 11\) for 11 taps, not shape \(1, 10\)"
+    ):
+        batch_response_error(h, h[None, :10])
+    with pytest.raises(ValueError, match="n_freq must be at least 1024 for band metrics, not 512"):
+        response_metrics(h, h, d, n_freq=512)
+    with pytest.raises(ValueError, match="weights must have n_freq \\+ 1 = 2049 entries"):
+        batch_response_error(h, h[None, :], weights=np.ones(10))
+
+
+# -- noise: prediction against the bit-true simulation -----------------------------------
+
+
+def test_rounding_error_stats_match_enumeration():
+    """Closed forms against enumerating the 2**d discarded-bit patterns (exact Fractions)."""
+    for rounding in (Rounding.TRUNCATE, Rounding.ROUND_HALF_UP, Rounding.ROUND_HALF_EVEN):
+        for d in range(1, 7):
+            errs = []
+            for kept_lsb in (0, 1):  # half-even ties depend on the kept LSB's parity
+                for r in range(1 << d):
+                    v = (kept_lsb << d) + r
+                    errs.append(Fraction(naive_round_shift(v, d, rounding) * (1 << d) - v, 1 << d))
+            mean = sum(errs) / len(errs)
+            var = sum((e - mean) ** 2 for e in errs) / len(errs)
+            m, v, mx = rounding_error_stats(rounding, 1.0, d)
+            assert m == pytest.approx(float(mean), abs=1e-15)
+            assert v == pytest.approx(float(var), rel=1e-12)
+            assert mx == pytest.approx(float(max(abs(e) for e in errs)), rel=1e-12)
+    assert rounding_error_stats(Rounding.TRUNCATE, 1.0, 0) == (0.0, 0.0, 0.0)
+
+
+@pytest.mark.parametrize("rounding", list(Rounding))
+@pytest.mark.parametrize(
+    ("coef_bits", "out_bits"), [(6, 14), (8, 12), (10, 10), (12, 16), (16, 20)]
+)
+def test_predicted_noise_within_1db_and_bound_holds(rounding, coef_bits, out_bits):
+    d = FirDesign("lowpass", (0.2, 0.3), numtaps=63, stopband_atten_db=60)
+    h = design_fir(d)
+    # Output int bits from the L1 bound (sum|h| < 2): no overflow, as the model assumes.
+    spec = fir_spec_from_design(
+        h, [coef_bits] * 63, QFormat(1, 15), QFormat(2, out_bits - 2), rounding=rounding
+    )
+    x = random_full_scale(spec, 100_000, np.random.default_rng(coef_bits * 100 + out_bits))
+    power = float(np.mean(to_float(x, spec.input_format) ** 2))
+    meas = measure_sqnr(spec, h, x)
+    pred = predict_output_noise(spec, h, power)
+    assert abs(10 * np.log10(pred.total_power / meas.error_power)) < 1.0
+    assert meas.max_abs_error <= worst_case_error_bound(spec, h)
+    assert meas.sqnr_db == pytest.approx(10 * np.log10(meas.signal_power / meas.error_power))
+
+
+def test_worst_case_error_bound_is_tight_for_coefficient_error():
+    """The sign input of the coefficient error reaches max|x| * sum|dh| (up to one input LSB)."""
+    d = FirDesign("lowpass", (0.2, 0.3), numtaps=31)
+    h = design_fir(d)
+    spec = fir_spec_from_design(h, [6] * 31, QFormat(1, 15), QFormat(8, 40))
+    assert spec.acc_format.frac_bits <= spec.output_format.frac_bits  # no output rounding
+    dh = np.asarray(spec.values) - h
+    x = np.where(dh[::-1] < 0, spec.input_format.raw_max, spec.input_format.raw_min)
+    meas_err = abs(
+        to_float(fir_filter(spec, x), spec.output_format)[-1]
+        - np.dot(h[::-1], to_float(x, spec.input_format))
+    )
+    bound = worst_case_error_bound(spec, h)
+    assert meas_err <= bound
+    assert meas_err >= bound * (1 - 2.0**-14)
