@@ -32,7 +32,7 @@ def atomic_output_dir(final: str | Path) -> Iterator[Path]:
     old = None
     if final.exists():
         old = final.with_name(f".{final.name}.old-{os.getpid()}")
-        os.replace(final, old)
-    os.replace(tmp, final)
+        final.replace(old)
+    tmp.replace(final)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)

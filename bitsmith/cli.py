@@ -95,19 +95,19 @@ def _run(config: Path, out: Path | None, seed: int | None, quiet: bool,
 
 
 def _doctor() -> int:
-    from .sim.hdl import tool_versions
+    from .sim.hdl import install_hints, tool_versions
 
-    rows = tool_versions()
-    width = max(len(name) for name in rows)
+    versions = tool_versions()
+    hints = install_hints(versions)
+    width = max(len(name) for name in versions)
     missing = 0
-    for name, info in rows.items():
-        version = info.get("version")
+    for name, version in versions.items():
         if version:
             print(f"  {name:<{width}}  {version}")
         else:
             missing += 1
-            print(f"  {name:<{width}}  MISSING -- install with: {info.get('install', '?')}")
-    print(f"{len(rows) - missing} of {len(rows)} tools found")
+            print(f"  {name:<{width}}  MISSING -- install with: {hints.get(name, '?')}")
+    print(f"{len(versions) - missing} of {len(versions)} tools found")
     return EXIT_OK if missing == 0 else EXIT_TOOL
 
 

@@ -3,7 +3,7 @@
 Importing this package registers every flow (and its config schema) by its ``kind``.
 """
 
+from . import fir, synthetic  # noqa: E402,F401  (register kinds "fir", "synthetic")
 from ._base import FLOWS, Flow, ProgressBar, RunContext, register_flow
-from . import synthetic  # noqa: E402,F401  (registers kind "synthetic")
 
 __all__ = ["FLOWS", "Flow", "ProgressBar", "RunContext", "register_flow"]

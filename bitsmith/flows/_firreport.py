@@ -1,0 +1,177 @@
+"""The FIR flow's report: ``report.md`` with PNG plots, next to the RTL it describes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..reports import figure, markdown_table, plot_convergence, save
+
+
+def _db(x):
+    return 20 * np.log10(np.maximum(np.abs(x), 1e-12))
+
+
+def _plot_response(path, design, h, spec):
+    from ..sim import bands
+    from ..sim._firmetrics import frequency_response
+
+    w, H = frequency_response(h, 4096)
+    _, Hq = frequency_response(np.array(spec.values), 4096)
+    fig, (ax, axp) = figure(2, 1, figsize=(7.0, 6.0), gridspec_kw={"height_ratios": [2, 1]})
+    for a in (ax, axp):
+        a.plot(w, _db(H), label="float design", lw=1)
+        a.plot(w, _db(Hq), label="quantized (bit-true)", lw=1)
+    for band in bands(design):
+        lo, hi = band.f_lo, band.f_hi
+        if band.kind == "stop":
+            ax.plot([lo, hi], [-design.stopband_atten_db] * 2, "r-", lw=2)
+        else:
+            for a in (ax, axp):
+                a.plot([lo, hi], [design.passband_ripple_db] * 2, "r-", lw=2)
+                a.plot([lo, hi], [-design.passband_ripple_db] * 2, "r-", lw=2,
+                       label="spec mask" if a is axp else None)
+    ax.set_ylim(-design.stopband_atten_db - 40, 5)
+    ax.set_ylabel("|H| (dB)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    pb = [b for b in bands(design) if b.kind == "pass"]
+    axp.set_xlim(min(b.f_lo for b in pb), max(b.f_hi for b in pb))
+    axp.set_ylim(-2 * design.passband_ripple_db, 2 * design.passband_ripple_db)
+    axp.set_xlabel("frequency (x Nyquist)")
+    axp.set_ylabel("passband (dB)")
+    axp.grid(alpha=0.3)
+    axp.legend(fontsize=8)
+    save(fig, path)
+
+
+def _plot_allocation(path, spec, h):
+    from ..sim import coef_significant_bits
+
+    k = np.arange(spec.taps)
+    fig, ax = figure(figsize=(7.0, 3.6))
+    ax.bar(k, spec.coef_widths, color="tab:blue", label="allotted width (bits)")
+    ax.bar(k, [coef_significant_bits(c) for c in spec.coefficients], color="tab:orange",
+           width=0.4, label="significant bits used")
+    ax2 = ax.twinx()
+    ax2.plot(k, _db(h), "k.", ms=3, label="|h| (dB)")
+    ax2.set_ylabel("|h| (dB)")
+    ax.set_xlabel("tap")
+    ax.set_ylabel("bits")
+    ax.legend(loc="upper left", fontsize=8)
+    save(fig, path)
+
+
+def _plot_pareto(path, runs, uniform, best_uniform, est_luts, objective):
+    fig, ax = figure(figsize=(6.4, 4.0))
+    pts = [(int(r.cost[0]), float(r.error)) for _, _, r in runs if r.feasible]
+    if pts:
+        c, e = np.array(pts).T
+        ax.plot(c, e, "o", ms=4, alpha=0.5, label="searched allocations")
+        order = np.argsort(c)
+        front_c, front_e, best_e = [], [], np.inf
+        for i in order:
+            if e[i] < best_e:
+                best_e = e[i]
+                front_c.append(c[i])
+                front_e.append(e[i])
+        ax.step(front_c, front_e, where="post", color="tab:blue", label="Pareto front (mixed)")
+    uc = [u["luts"] for u in uniform]
+    ue = [u["error"] for u in uniform]
+    ax.plot(uc, ue, "s-", ms=3, color="tab:orange", label="uniform widths")
+    if objective == "spec":
+        ax.axhline(1.0, color="r", ls="--", lw=1, label="spec limit")
+    ax.axvline(est_luts, color="tab:green", ls=":", label=f"chosen ({est_luts} LUTs)")
+    ax.set_xlabel("estimated LUTs")
+    ax.set_ylabel({"spec": "spec error (<= 1 meets)", "max": "max |H_q - H|",
+                   "rms": "RMS |H_q - H|"}[objective])
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    save(fig, path)
+
+
+def write_report(out: Path, cfg, *, design, h, spec, problem, spec_problem, best_x, uniform,
+                 best_uniform, compare, runs, summary) -> None:
+    """Write ``report.md`` and its plots into ``out``."""
+    from ..search import plot_stability_region
+
+    a = cfg["allocation"]
+    _plot_response(out / "response.png", design, h, spec)
+    _plot_allocation(out / "allocation.png", spec, h)
+    plot_convergence(compare, out / "convergence.png",
+                     ylabel="best feasible " + ("spec error" if a["objective"] == "spec"
+                                                else f"{a['objective']} response error"))
+    _plot_pareto(out / "pareto.png", runs, uniform, best_uniform, summary["estimated_luts"],
+                 a["objective"])
+    fig, ax = figure(figsize=(5.0, 4.0))
+    plot_stability_region(ax=ax, w=0.729, c=1.494 * 2)
+    save(fig, out / "pso_stability.png")
+
+    s = summary
+    r = s["response"]
+    lines = [f"# FIR report: {spec.taps}-tap {design.response.value}", ""]
+    lines.append(f"Requirements: edges {list(design.edges)} (x Nyquist), stopband >= "
+                 f"{design.stopband_atten_db:g} dB, passband ripple <= "
+                 f"{design.passband_ripple_db:g} dB; {design.method.value} design, "
+                 f"{s['symmetry']} symmetry -> {s['variables']} allocation variables.")
+    lines.append("")
+    lines.append(f"**Verdict: {'meets' if s['meets_spec'] else 'MISSES'} the spec** "
+                 f"(stopband {r['stopband_atten_db']:.2f} dB, ripple "
+                 f"{r['passband_ripple_db']:.4f} dB); RTL vs bit-true model: "
+                 + ", ".join(f"{k} {v['samples_checked']} samples / {v['mismatches']} "
+                             f"mismatches" for k, v in s["verification"].items()) + ".")
+    lines += ["", "![response](response.png)", "", "## Arithmetic", ""]
+    lines.append(markdown_table(["quantity", "value"], [
+        ["input format", str(spec.input_format)],
+        ["coefficient LSB", f"2^-{spec.coef_frac}"],
+        ["accumulator (L1 bound, full precision)", f"{spec.acc_format}, {spec.acc_width} bits"],
+        ["output format", f"{spec.output_format}, {spec.rounding.value}, "
+                          f"{spec.overflow.value}"],
+        ["form", f"{spec.form.value}, fold {spec.fold_symmetric}, "
+                 f"{spec.multiplier.value} multipliers, pipeline {spec.pipeline}"],
+    ]))
+    lines += ["## Allocation", "", "![allocation](allocation.png)", ""]
+    if best_uniform:
+        lines.append(f"Best uniform width meeting the spec: {best_uniform['bits']} bits, "
+                     f"{best_uniform['luts']} LUTs (estimate). Mixed precision: "
+                     f"{s['estimated_luts']} LUTs, **{100 * s['lut_saving_vs_uniform']:.1f} % "
+                     "fewer**.")
+        lines.append("")
+    rows = [[m, f"{v['error']:.4g}", v["luts"], v["feasible"], v["n_evals"], v["n_infeasible"]]
+            for m, v in s["methods"].items()]
+    lines.append(f"Methods at the final budget of {s['budget_luts']} LUTs:")
+    lines.append("")
+    lines.append(markdown_table(["method", "error", "LUTs", "feasible", "evaluations",
+                                 "infeasible evaluations"], rows))
+    lines += ["![convergence](convergence.png)", "", "![pareto](pareto.png)", "",
+              "GC-PSO/PPSO coefficients against the convergence regions of PSO:", "",
+              "![stability](pso_stability.png)", ""]
+    lines += ["## Resources: estimate vs synthesis", ""]
+    est, syn = s["estimate"], s["synthesis"]
+    if syn:
+        rows = [[k, est[k], syn[k], f"{100 * (est[k] - syn[k]) / max(syn[k], 1):+.1f} %"]
+                for k in ("luts", "ffs", "dsps")]
+        lines.append(markdown_table(["resource", "estimate", f"yosys ({syn['tool']})",
+                                     "error"], rows))
+        lines.append(f"Latches: {syn['latches']}. Synthesis time {syn['seconds']} s.")
+    else:
+        lines.append("Synthesis disabled; estimate: " + ", ".join(f"{k} {v}"
+                                                                  for k, v in est.items()))
+    lines.append("")
+    lines.append(f"Dynamic energy (Horowitz 45 nm scaling): {est['energy_pj_per_sample']:.1f} "
+                 "pJ per output sample.")
+    n = s["noise"]
+    lines += ["", "## Noise", ""]
+    lines.append(markdown_table(["quantity", "value"], [
+        ["predicted output error power", f"{n['predicted_power']:.4e}"],
+        ["measured (bit-true, random full-scale input)", f"{n['measured_power']:.4e}"],
+        ["prediction error", f"{n['prediction_error_db']:+.2f} dB"],
+        ["output SQNR", f"{n['sqnr_db']:.2f} dB"],
+    ]))
+    if s.get("lint"):
+        lines.append(f"Verilator lint (-Wall): {s['lint']['warnings']} warnings.")
+    lines += ["", "Files: `rtl/fir.v` (Verilog), `rtl/fir.coe` (Xilinx coefficients), "
+              "`rtl/spec.json`, `allocation.json`, `summary.json`."]
+    (out / "report.md").write_text("\n".join(lines) + "\n")

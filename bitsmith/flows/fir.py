@@ -1,0 +1,522 @@
+"""The FIR flow: spec -> coefficient-width allocation under a LUT budget -> verified Verilog.
+
+Steps (each reported in ``report.md``):
+
+1. design the float filter from the requirements (``scipy.signal``) and check it meets them;
+2. map coefficients to allocation variables (a symmetric pair is one variable);
+3. check the spec is reachable within the allowed widths (before any search);
+4. best uniform width, then the mixed-precision allocation: with ``objective: spec``, the
+   least LUTs that meet the spec (bisection on the LUT budget, GC-PSO at each budget);
+   with ``max``/``rms``, the least response error under ``budget_luts``;
+5. the other methods (PPSO, greedy, MCKP on the separable noise-power surrogate, uniform)
+   at the same budget, for the convergence and comparison tables;
+6. bit-true model of the chosen design: response, SQNR, predicted vs measured noise;
+7. Verilog (+ ``.coe``), Verilator lint, cocotb verification on each simulator at 0 LSB,
+   yosys synthesis next to the estimate;
+8. report with plots.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..config import ConfigError, Field, ListOf, Section
+from ._base import Flow, RunContext, register_flow
+
+ROUNDINGS = ("truncate", "round_half_up", "round_half_even", "round_to_zero")
+OVERFLOWS = ("wrap", "saturate")
+
+SCHEMA = Section({
+    "kind": Field(str, choices=("fir",)),
+    "seed": Field(int, default=0, min=0, doc="seed of the searches and the random stimulus"),
+    "filter": Section({
+        "response": Field(str, default="lowpass",
+                          choices=("lowpass", "highpass", "bandpass", "bandstop")),
+        "edges": ListOf(Field(float), min_len=2, max_len=4,
+                        doc="transition-band edges, normalized to Nyquist = 1 (or Hz with fs)"),
+        "numtaps": Field(int, default=None, nullable=True, min=1, max=1023,
+                         doc="taps; null estimates them from the targets"),
+        "passband_ripple_db": Field(float, default=0.1, min=1e-4, max=20,
+                                    doc="largest passband deviation (+-dB)"),
+        "stopband_atten_db": Field(float, default=60.0, min=1, max=200,
+                                   doc="smallest stopband attenuation (dB)"),
+        "method": Field(str, default="remez", choices=("firwin", "remez", "firls")),
+        "fs": Field(float, default=None, nullable=True, min=0, doc="sample rate (Hz)"),
+    }),
+    "input": Section({
+        "int_bits": Field(int, default=1, min=-32, max=32, doc="bits above the point, sign incl."),
+        "frac_bits": Field(int, default=15, min=-32, max=48, doc="bits below the point"),
+    }, default={}),
+    "output": Section({
+        "int_bits": Field(int, default=1, min=-32, max=32),
+        "frac_bits": Field(int, default=17, min=-32, max=48),
+        "rounding": Field(str, default="round_half_up", choices=ROUNDINGS),
+        "overflow": Field(str, default="saturate", choices=OVERFLOWS),
+    }, default={}),
+    "implementation": Section({
+        "form": Field(str, default="direct", choices=("direct", "transposed")),
+        "fold_symmetric": Field(bool, default=True,
+                                doc="one multiplier per symmetric pair (pre-adder)"),
+        "multiplier": Field(str, default="csd", choices=("csd", "dsp"),
+                            doc="shift-add constants or `*` for DSP inference"),
+        "pipeline": Field(int, default=1, min=0, max=8,
+                          doc="register the adder tree every this many levels (0: output only)"),
+    }, default={}),
+    "target": Section({
+        "device": Field(str, default="xc7", choices=("xc7", "ice40"),
+                        doc="Xilinx 7-series (LUT6) or Lattice iCE40 (LUT4)"),
+    }, default={}),
+    "allocation": Section({
+        "objective": Field(str, default="spec", choices=("spec", "max", "rms"),
+                           doc="spec: least LUTs meeting the spec; max/rms: least response "
+                               "error under budget_luts"),
+        "budget_luts": Field(int, default=None, nullable=True, min=1,
+                             doc="LUT budget (objective max/rms)"),
+        "min_bits": Field(int, default=2, min=2, max=32, doc="narrowest coefficient (bits)"),
+        "max_bits": Field(int, default=20, min=2, max=32, doc="widest coefficient (bits)"),
+        "allow_pruning": Field(bool, default=True,
+                               doc="width 0 allowed: a coefficient may be dropped"),
+        "method": Field(str, default="gcpso", choices=("gcpso", "ppso", "greedy")),
+        "compare": ListOf(Field(str, choices=("ppso", "gcpso", "greedy", "mckp_greedy",
+                                              "uniform", "random")),
+                          default=["ppso", "greedy", "mckp_greedy", "uniform"]),
+        "n_particles": Field(int, default=30, min=2, max=1000),
+        "n_iter": Field(int, default=80, min=1, max=10000),
+        "bisection_steps": Field(int, default=7, min=1, max=30,
+                                 doc="LUT-budget bisection steps (objective spec)"),
+    }, default={}),
+    "verification": Section({
+        "simulators": ListOf(Field(str, choices=("verilator", "icarus")),
+                             default=["verilator", "icarus"]),
+        "random_samples": Field(int, default=100_000, min=0, max=10_000_000,
+                                doc="random full-scale samples per simulator"),
+        "lint": Field(bool, default=True, doc="verilator --lint-only -Wall"),
+    }, default={}),
+    "synthesis": Section({
+        "enabled": Field(bool, default=True, doc="run yosys on the emitted Verilog"),
+    }, default={}),
+    "report": Section({
+        "noise_samples": Field(int, default=200_000, min=1000, max=10_000_000,
+                               doc="samples of the bit-true noise measurement"),
+    }, default={}),
+})
+
+
+# -- building the domain objects from the validated config ---------------------------------
+
+def _design(cfg: dict, path):
+    from ..sim import FirDesign
+
+    f = cfg["filter"]
+    try:
+        return FirDesign(response=f["response"], edges=tuple(f["edges"]), numtaps=f["numtaps"],
+                         passband_ripple_db=f["passband_ripple_db"],
+                         stopband_atten_db=f["stopband_atten_db"], method=f["method"],
+                         fs=f["fs"])
+    except ValueError as e:
+        raise ConfigError(str(e), file=path, key_path="filter") from None
+
+
+def _formats(cfg: dict, path):
+    from ..sim import QFormat
+
+    out = []
+    for key in ("input", "output"):
+        try:
+            out.append(QFormat(cfg[key]["int_bits"], cfg[key]["frac_bits"]))
+        except (ValueError, TypeError) as e:
+            raise ConfigError(str(e), file=path, key_path=key) from None
+    return out
+
+
+def _spec(problem, x, cfg, fmt_in, fmt_out):
+    from ..sim import FirForm, FirSpec, Multiplier, Overflow, Rounding
+
+    raw, frac, widths = problem.raw(np.asarray(x)[None, :])
+    impl = cfg["implementation"]
+    fold = impl["fold_symmetric"]
+    spec = FirSpec(coefficients=raw, coef_frac=frac, coef_widths=widths,
+                   input_format=fmt_in, output_format=fmt_out,
+                   rounding=Rounding(cfg["output"]["rounding"]),
+                   overflow=Overflow(cfg["output"]["overflow"]),
+                   form=FirForm(impl["form"]), fold_symmetric=False,
+                   multiplier=Multiplier(impl["multiplier"]), pipeline=impl["pipeline"])
+    if fold and spec.symmetry.value != "none":
+        spec = FirSpec(**{**spec.__dict__, "fold_symmetric": True})
+    return spec
+
+
+def _cost_fn(cfg: dict, fmt_in, fmt_out):
+    """Batch LUT estimate for the search: the calibrated model of bitsmith.hwmodels."""
+    impl = cfg["implementation"]
+    return _BatchCost(fmt_in, fmt_out, cfg["output"]["rounding"], cfg["output"]["overflow"],
+                      impl["form"], impl["fold_symmetric"], impl["multiplier"],
+                      impl["pipeline"], cfg["target"]["device"])
+
+
+class _BatchCost:
+    """Picklable ``(raw, coef_frac, widths) -> LUTs`` for the search (and its executor).
+
+    Candidates differ in their common coefficient LSB, so they are costed in groups of
+    equal ``coef_frac``, each against a template spec built from its first member.
+    """
+
+    def __init__(self, fmt_in, fmt_out, rounding, overflow, form, fold, multiplier,
+                 pipeline, target):
+        self.args = (fmt_in, fmt_out, rounding, overflow, form, fold, multiplier, pipeline)
+        self.target = target
+
+    def __call__(self, raw, coef_frac, widths):
+        from ..hwmodels.fir import fir_luts_batch
+        from ..sim import FirForm, FirSpec, Multiplier, Overflow, Rounding
+
+        fmt_in, fmt_out, rounding, overflow, form, fold, multiplier, pipeline = self.args
+        out = np.empty(len(raw), dtype=np.int64)
+        for f in np.unique(coef_frac):
+            rows = np.flatnonzero(coef_frac == f)
+            first = rows[0]
+            template = FirSpec(
+                coefficients=tuple(int(c) for c in raw[first]), coef_frac=int(f),
+                coef_widths=tuple(int(w) for w in widths[first]), input_format=fmt_in,
+                output_format=fmt_out, rounding=Rounding(rounding),
+                overflow=Overflow(overflow), form=FirForm(form), fold_symmetric=False,
+                multiplier=Multiplier(multiplier), pipeline=pipeline)
+            if fold and template.symmetry.value != "none":
+                template = FirSpec(**{**template.__dict__, "fold_symmetric": True})
+            out[rows] = fir_luts_batch(raw[rows], template, target=self.target)
+        return out
+
+
+# -- the flow --------------------------------------------------------------------------------
+
+def run(cfg: dict, ctx: RunContext) -> dict:
+    """Run the FIR flow; see the module docstring."""
+    from .. import search
+    from ..sim import design_fir, response_metrics, variable_map
+    from ..sim import symmetry as float_symmetry
+    from ._firproblem import FirAllocationProblem
+    from ._firreport import write_report
+
+    t_start = time.perf_counter()
+    path = ctx.config_path
+    a = cfg["allocation"]
+    design = _design(cfg, path)
+    fmt_in, fmt_out = _formats(cfg, path)
+    if a["min_bits"] > a["max_bits"]:
+        raise ConfigError(f"min_bits ({a['min_bits']}) must not exceed max_bits "
+                          f"({a['max_bits']})", file=path, key_path="allocation.min_bits")
+    if a["objective"] != "spec" and a["budget_luts"] is None:
+        raise ConfigError(f"objective {a['objective']!r} needs a LUT budget", file=path,
+                          key_path="allocation.budget_luts")
+
+    # 1. float design
+    h = design_fir(design)
+    float_m = response_metrics(h, h, design)
+    if (float_m.stopband_atten_db < design.stopband_atten_db
+            or float_m.passband_ripple_db > design.passband_ripple_db):
+        raise ConfigError(
+            f"the float {design.method.value} design with {h.size} taps does not meet the spec "
+            f"itself (stopband {float_m.stopband_atten_db:.2f} dB for "
+            f"{design.stopband_atten_db:g} dB, ripple {float_m.passband_ripple_db:.3f} dB for "
+            f"{design.passband_ripple_db:g} dB): raise numtaps or relax the targets",
+            file=path, key_path="filter")
+    ctx.log(f"fir: float {design.method.value} design, {h.size} taps: stopband "
+            f"{float_m.stopband_atten_db:.2f} dB, ripple {float_m.passband_ripple_db:.4f} dB")
+
+    # 2. variables
+    sym = float_symmetry(h)
+    vmap = variable_map(h.size, sym)
+    widths = tuple(range(a["min_bits"], a["max_bits"] + 1))
+    choices = tuple(((0,) if a["allow_pruning"] else ()) + widths for _ in vmap)
+    cost_fn = _cost_fn(cfg, fmt_in, fmt_out)
+    big = 10**12
+    base = FirAllocationProblem(h, design, vmap, choices, big, cost_fn, a["objective"])
+    spec_p = base if a["objective"] == "spec" else FirAllocationProblem(
+        h, design, vmap, choices, big, cost_fn, "spec")
+
+    # 3. reachable at all?
+    xmax = np.array([c[-1] for c in choices])
+    e_max = float(spec_p.error(xmax[None, :])[0])
+    if a["objective"] == "spec" and e_max > 1:
+        m = response_metrics(spec_p.quantized(xmax[None, :])[0], h, design)
+        raise ConfigError(
+            f"the spec cannot be met within the allowed widths: with every coefficient at "
+            f"max_bits = {a['max_bits']} bits the stopband attenuation is "
+            f"{m.stopband_atten_db:.2f} dB (need {design.stopband_atten_db:g}) and the ripple "
+            f"{m.passband_ripple_db:.4f} dB (allowed {design.passband_ripple_db:g})",
+            file=path, key_path="allocation.max_bits")
+
+    # 4. uniform baseline: narrowest common width meeting the spec, and its cost
+    uniform = []
+    for b in widths:
+        x = np.full((1, len(vmap)), b)
+        err, cost = base.evaluate(x)
+        spec_err = float(spec_p.error(x)[0])
+        uniform.append({"bits": b, "error": float(err[0]), "luts": int(cost[0, 0]),
+                        "spec_error": spec_err, "meets": spec_err <= 1})
+    uni_ok = [u for u in uniform if u["meets"]]
+    best_uniform = uni_ok[0] if uni_ok else None
+    x_min = np.array([c[0] for c in choices])
+    min_cost = int(base.cost(x_min[None, :])[0, 0])
+
+    opts = {"n_particles": a["n_particles"], "n_iter": a["n_iter"]}
+    runs = []  # every search run: (label, budget, SearchResult)
+
+    def solve(problem, method, label):
+        mopts = opts if method in ("gcpso", "ppso") else {}
+        if method == "random":
+            mopts = {"n_evals": a["n_particles"] * a["n_iter"]}
+        res = search.minimize(problem, method=method, seed=ctx.seed,
+                              progress=ctx.progress(f"{label:>22}"), **mopts)
+        runs.append((label, problem.budgets[0], res))
+        return res
+
+    if a["objective"] == "spec":
+        if best_uniform is None:
+            raise ConfigError("no uniform width meets the spec", file=path,
+                              key_path="allocation.max_bits")
+        lo, hi = min_cost, best_uniform["luts"]
+        best = None
+        ctx.log(f"fir: bisection on the LUT budget between {lo} and {hi} LUTs")
+        for step in range(a["bisection_steps"]):
+            mid = (lo + hi) // 2
+            if mid <= lo:
+                break
+            res = solve(base.with_budget(mid), a["method"], f"{a['method']} @{mid} LUTs")
+            ok = res.feasible and res.error <= 1
+            ctx.log(f"  step {step + 1}: budget {mid} LUTs -> spec error {res.error:.4f} "
+                    f"({'meets' if ok else 'fails'}), {res.cost[0]} LUTs")
+            if ok:
+                hi = int(res.cost[0])
+                best = res
+            else:
+                lo = mid
+        if best is None:  # the uniform design itself is the answer
+            x_u = np.full(len(vmap), best_uniform["bits"])
+            best_x, budget = x_u, best_uniform["luts"]
+        else:
+            best_x, budget = np.asarray(best.x), hi
+    else:
+        budget = a["budget_luts"]
+        if budget < min_cost:
+            raise ConfigError(f"budget_luts {budget} is infeasible: the smallest achievable "
+                              f"cost is {min_cost} LUTs", file=path,
+                              key_path="allocation.budget_luts")
+        best = solve(base.with_budget(budget), a["method"], a["method"])
+        best_x = np.asarray(best.x)
+
+    # 5. the other methods at the same budget (same objective)
+    at_budget = base.with_budget(budget)
+    compare = {}
+    main_res = solve(at_budget, a["method"], f"{a['method']} (final budget)")
+    compare[a["method"]] = main_res
+    for m in a["compare"]:
+        if m == a["method"]:
+            continue
+        if m == "mckp_greedy":
+            compare[m] = _mckp_surrogate(at_budget, ctx, runs)
+        else:
+            compare[m] = solve(at_budget, m, m)
+    if main_res.feasible and main_res.error < float(base.error(best_x[None, :])[0]):
+        best_x = np.asarray(main_res.x)
+
+    # 6-8. the chosen design, simulated, generated, verified, synthesized
+    spec = _spec(base, best_x, cfg, fmt_in, fmt_out)
+    result = _implement(spec, h, design, cfg, ctx)
+    est_luts = int(base.cost(best_x[None, :])[0, 0])
+    summary = {
+        "taps": int(h.size), "variables": len(vmap), "symmetry": sym.value,
+        "budget_luts": int(budget), "estimated_luts": est_luts,
+        "allocation_widths": [int(v) for v in best_x],
+        "uniform": best_uniform,
+        "lut_saving_vs_uniform": (None if best_uniform is None
+                                  else 1 - est_luts / best_uniform["luts"]),
+        "spec_error": float(spec_p.error(best_x[None, :])[0]),
+        **result,
+    }
+    summary["methods"] = {m: {"error": float(r.error), "luts": int(r.cost[0]),
+                              "feasible": bool(r.feasible), "n_evals": int(r.n_evals),
+                              "n_infeasible": int(r.n_infeasible)}
+                          for m, r in compare.items()}
+    write_report(ctx.out_dir, cfg, design=design, h=h, spec=spec, problem=base,
+                 spec_problem=spec_p, best_x=best_x, uniform=uniform,
+                 best_uniform=best_uniform, compare=compare, runs=runs, summary=summary)
+    checks = {
+        "meets_spec": summary["meets_spec"],
+        "rtl_matches_model": all(v["mismatches"] == 0 and v["samples_checked"] > 0
+                                 for v in result["verification"].values()),
+        "lint_clean": result["lint"]["warnings"] == 0 if result["lint"] else True,
+        "no_latches": (result["synthesis"] or {}).get("latches", 0) == 0,
+    }
+    summary["checks"] = checks
+    summary["ok"] = all(checks.values())
+    summary["wall_time_s"] = round(time.perf_counter() - t_start, 1)
+    summary["headline"] = _headline(summary)
+    (ctx.out_dir / "allocation.json").write_text(json.dumps(
+        {"widths_per_variable": summary["allocation_widths"],
+         "widths_per_tap": list(spec.coef_widths), "coefficients": list(spec.coefficients),
+         "coef_frac": spec.coef_frac}, indent=2) + "\n")
+    return summary
+
+
+def _mckp_surrogate(problem, ctx, runs):
+    """MCKP greedy on the separable surrogate: squared coefficient error (= RMS response
+    error squared, by Parseval) and a per-variable LUT cost, then scored on the real problem.
+    """
+    from .. import search
+
+    n = problem.n_var
+    errs, costs = [], []
+    x_ref = np.array([c[-1] for c in problem.choices])
+    for j, ch in enumerate(problem.choices):
+        X = np.tile(x_ref, (len(ch), 1))
+        X[:, j] = ch
+        Q = problem.quantized(X)
+        errs.append(np.sum((Q - problem.h) ** 2, axis=1))
+        costs.append(problem.cost(X)[:, 0])
+    # per-variable cost relative to the all-max design, shifted to be >= 0
+    base_cost = int(problem.cost(x_ref[None, :])[0, 0])
+    costs = [c - c.min() for c in costs]
+    slack = problem.budgets[0] - (base_cost - sum(int(c[-1]) for c in costs))
+    surrogate = search.SeparableProblem(errs, costs, budgets=(max(slack, 0),),
+                                        choices=problem.choices)
+    t0 = time.perf_counter()
+    try:
+        res = search.minimize(surrogate, method="mckp_greedy", seed=ctx.seed)
+    except ValueError:
+        x = np.array([c[0] for c in problem.choices])
+    else:
+        x = np.asarray(res.x)
+    # the surrogate's cost is approximate: lower the costliest steps until the real one fits
+    e, c = problem.evaluate(x[None, :])
+    out = search.SearchResult(
+        x=tuple(int(v) for v in x), error=float(e[0]), cost=(int(c[0, 0]),),
+        feasible=bool(c[0, 0] <= problem.budgets[0]), n_evals=2 * n + 1,
+        n_infeasible=int(c[0, 0] > problem.budgets[0]),
+        wall_time_s=time.perf_counter() - t0,
+        history={"iteration": np.array([0]), "n_evals": np.array([2 * n + 1]),
+                 "best_error": np.array([float(e[0])])},
+        method="mckp_greedy", options={"surrogate": "squared coefficient error"})
+    runs.append(("mckp_greedy (surrogate)", problem.budgets[0], out))
+    return out
+
+
+def _implement(spec, h, design, cfg, ctx) -> dict:
+    """Bit-true metrics, noise, Verilog, lint, cocotb verification and synthesis."""
+    from .. import hwmodels, rtl
+    from ..sim import random_full_scale, response_metrics, to_float
+    from ..sim._firmetrics import measure_sqnr, predict_output_noise
+
+    out: dict = {}
+    m = response_metrics(np.array(spec.values), h, design)
+    out["response"] = {"stopband_atten_db": m.stopband_atten_db,
+                       "passband_ripple_db": m.passband_ripple_db,
+                       "max_error": m.max_error, "rms_error": m.rms_error}
+    out["meets_spec"] = bool(m.stopband_atten_db >= design.stopband_atten_db
+                             and m.passband_ripple_db <= design.passband_ripple_db)
+    rng = np.random.default_rng(ctx.seed)
+    x = random_full_scale(spec, cfg["report"]["noise_samples"], rng)
+    meas = measure_sqnr(spec, h, x)
+    p_in = float(np.mean(to_float(x, spec.input_format) ** 2))
+    pred = predict_output_noise(spec, h, p_in)
+    out["noise"] = {"sqnr_db": meas.sqnr_db, "measured_power": meas.error_power,
+                    "predicted_power": pred.total_power,
+                    "prediction_error_db": 10 * math.log10(pred.total_power / meas.error_power)}
+    ctx.log(f"fir: bit-true: stopband {m.stopband_atten_db:.2f} dB, ripple "
+            f"{m.passband_ripple_db:.4f} dB, SQNR {meas.sqnr_db:.2f} dB, noise predicted/"
+            f"measured {out['noise']['prediction_error_db']:+.2f} dB")
+
+    rtl_dir = ctx.out_dir / "rtl"
+    rtl_dir.mkdir()
+    verilog = rtl.fir_verilog(spec, name="fir")
+    (rtl_dir / "fir.v").write_text(verilog)
+    rtl.write_coe(spec, rtl_dir / "fir.coe")
+    (rtl_dir / "spec.json").write_text(spec_json(spec))
+    out["lint"] = _lint(rtl_dir / "fir.v") if cfg["verification"]["lint"] else None
+
+    out["verification"] = {}
+    build_root = ctx.out_dir.parent / f"{ctx.out_dir.name}.build"
+    for simulator in cfg["verification"]["simulators"]:
+        from ..sim.fir_bench import verify_fir
+
+        t0 = time.perf_counter()
+        ctx.log(f"fir: verifying the RTL on {simulator} "
+                f"({cfg['verification']['random_samples']} random samples + worst case)")
+        v = verify_fir(spec, simulator, build_root / simulator,
+                       n_random=cfg["verification"]["random_samples"], seed=ctx.seed)
+        out["verification"][simulator] = {"samples_checked": int(v.samples_checked),
+                                          "mismatches": int(v.mismatches),
+                                          "seconds": round(time.perf_counter() - t0, 1)}
+        ctx.log(f"  {simulator}: {v.samples_checked} samples checked, {v.mismatches} "
+                f"mismatches")
+    import shutil
+
+    shutil.rmtree(build_root, ignore_errors=True)
+
+    est = hwmodels.fir_cost(spec, target=cfg["target"]["device"])
+    out["estimate"] = {"luts": int(est.luts), "ffs": int(est.ffs), "dsps": int(est.dsps),
+                       "energy_pj_per_sample": float(est.energy_pj_per_sample)}
+    out["synthesis"] = None
+    if cfg["synthesis"]["enabled"]:
+        ctx.log(f"fir: synthesizing with yosys ({cfg['target']['device']})")
+        s = hwmodels.synthesize(verilog, "fir", target=cfg["target"]["device"],
+                                dsp=spec.multiplier.value == "dsp")
+        out["synthesis"] = {"luts": int(s.luts), "ffs": int(s.ffs), "dsps": int(s.dsps),
+                            "carries": int(s.carries), "latches": int(s.latches),
+                            "tool": s.tool, "seconds": round(s.seconds, 1)}
+        ctx.log(f"  yosys: {s.luts} LUTs, {s.ffs} FFs, {s.dsps} DSPs (estimate {est.luts} "
+                f"LUTs, {100 * (est.luts - s.luts) / max(s.luts, 1):+.1f} %)")
+    return out
+
+
+def spec_json(spec) -> str:
+    """The spec as JSON (what the bench and the report read)."""
+    from ..sim._firspec import spec_to_json
+
+    return spec_to_json(spec)
+
+
+def _lint(path: Path) -> dict:
+    """``verilator --lint-only -Wall``: the number of warnings (0 expected) and the log."""
+    import subprocess
+
+    from ..sim.hdl import ensure_verilator
+
+    root = ensure_verilator()
+    r = subprocess.run([str(root / "bin" / "verilator"), "--lint-only", "-Wall", str(path)],
+                       capture_output=True, text=True)
+    warnings = sum(1 for line in r.stderr.splitlines() if line.startswith("%Warning"))
+    errors = sum(1 for line in r.stderr.splitlines() if line.startswith("%Error"))
+    return {"warnings": warnings + errors, "returncode": r.returncode,
+            "log": r.stderr.strip()[-2000:]}
+
+
+def _headline(s: dict) -> list[str]:
+    lines = [f"FIR {s['taps']} taps ({s['symmetry']} symmetry, {s['variables']} variables): "
+             f"{'meets' if s['meets_spec'] else 'MISSES'} the spec -- stopband "
+             f"{s['response']['stopband_atten_db']:.2f} dB, ripple "
+             f"{s['response']['passband_ripple_db']:.4f} dB"]
+    if s["uniform"]:
+        lines.append(f"LUTs (estimate): mixed {s['estimated_luts']} vs best uniform "
+                     f"{s['uniform']['bits']} bits {s['uniform']['luts']} "
+                     f"({100 * s['lut_saving_vs_uniform']:.1f} % fewer)")
+    if s["synthesis"]:
+        lines.append(f"yosys: {s['synthesis']['luts']} LUTs, {s['synthesis']['ffs']} FFs, "
+                     f"{s['synthesis']['dsps']} DSPs, {s['synthesis']['latches']} latches")
+    for simulator, v in s["verification"].items():
+        lines.append(f"RTL vs bit-true model on {simulator}: {v['samples_checked']} samples, "
+                     f"{v['mismatches']} mismatches")
+    n = s["noise"]
+    lines.append(f"output noise: predicted {n['predicted_power']:.3e}, measured "
+                 f"{n['measured_power']:.3e} ({n['prediction_error_db']:+.2f} dB); SQNR "
+                 f"{n['sqnr_db']:.2f} dB")
+    return lines
+
+
+FLOW = register_flow(Flow("fir", SCHEMA, run,
+                          "FIR: coefficient widths under a LUT budget -> verified Verilog"))
