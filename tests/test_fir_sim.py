@@ -8,7 +8,6 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import scipy.signal
-
 from bitsmith.sim import (
     DesignMethod,
     FirDesign,
@@ -603,3 +602,27 @@ def test_worst_case_error_bound_is_tight_for_coefficient_error():
     bound = worst_case_error_bound(spec, h)
     assert meas_err <= bound
     assert meas_err >= bound * (1 - 2.0**-14)
+
+
+def test_design_in_hz_and_estimated_length():
+    """Edges in Hz normalize by fs/2; numtaps=None designs at the estimated (odd) length."""
+    d_hz = FirDesign("lowpass", (1000.0, 1500.0), fs=8000.0, stopband_atten_db=40)
+    d_n = FirDesign("lowpass", (0.25, 0.375), stopband_atten_db=40)
+    assert d_hz.normalized_edges == (0.25, 0.375)
+    h = design_fir(d_hz)
+    np.testing.assert_array_equal(h, design_fir(d_n))
+    assert h.size == d_hz.estimated_numtaps() and h.size % 2 == 1
+    # scipy.signal.kaiserord, the reference for the firwin estimate (made odd)
+    n_ref, _ = scipy.signal.kaiserord(40.0, 0.125)
+    assert h.size in (n_ref, n_ref + 1)
+
+
+def test_spec_builder_reports_an_accumulator_too_wide():
+    """A tap of 2**-28 at 24 bits puts the common LSB at 2**-51: the spec refuses it."""
+    h = [0.4, 2.0**-28, 0.4]
+    with pytest.raises(
+        ValueError, match="full-precision accumulator needs .* bits, more than the 62-bit"
+    ):
+        fir_spec_from_design(h, [24, 24, 24], QFormat(1, 15), QFormat(2, 14))
+    spec = fir_spec_from_design(h, [24, 24, 24], QFormat(1, 15), QFormat(2, 14), max_coef_frac=20)
+    assert spec.coefficients[1] == 0 and spec.coef_frac == 20
