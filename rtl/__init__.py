@@ -6,9 +6,16 @@ from pathlib import Path
 
 from ..sim._firspec import FirSpec
 from ._csd import csd_digits, csd_nonzero_count
-from ._fir import FirFilter
+from ._fir import FirFilter, fir_latency
 
-__all__ = ["FirFilter", "csd_digits", "csd_nonzero_count", "fir_verilog", "write_coe"]
+__all__ = [
+    "FirFilter",
+    "csd_digits",
+    "csd_nonzero_count",
+    "fir_latency",
+    "fir_verilog",
+    "write_coe",
+]
 
 
 def fir_verilog(spec: FirSpec, name: str = "fir") -> str:

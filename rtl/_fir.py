@@ -23,7 +23,7 @@ from ..sim._firspec import FirForm, FirSpec, Multiplier, Symmetry, signed_width_
 from ..sim._fixed import Overflow, QFormat, Rounding
 from ._csd import csd_digits
 
-__all__ = ["FirFilter", "round_shift_int"]
+__all__ = ["FirFilter", "fir_latency", "round_shift_int"]
 
 
 def round_shift_int(v: int, shift: int, rounding: Rounding) -> int:
@@ -53,6 +53,25 @@ def round_shift_int(v: int, shift: int, rounding: Rounding) -> int:
     if rounding is Rounding.ROUND_TO_ZERO:
         return (v + ((1 << shift) - 1 if v < 0 else 0)) >> shift
     raise ValueError(f"rounding must be a Rounding, not {rounding!r}")
+
+
+def _tree_registers(spec: FirSpec, n_terms: int) -> frozenset[int]:
+    """Adder-tree levels followed by a register (direct form): every ``pipeline`` levels,
+    but not after the root, which the output register follows."""
+    if spec.form is not FirForm.DIRECT or spec.pipeline == 0:
+        return frozenset()
+    levels = (n_terms - 1).bit_length()  # ceil(log2(n_terms))
+    return frozenset(j for j in range(1, levels) if j % spec.pipeline == 0)
+
+
+def fir_latency(spec: FirSpec) -> int:
+    """Clocks from a valid input sample to its valid output of ``FirFilter(spec)`` (cycles).
+
+    Output register, plus the product register when ``spec.pipeline > 0``, plus the direct
+    form's adder-tree registers.
+    """
+    n_terms = len(FirFilter._plan_terms(spec))
+    return 1 + (spec.pipeline > 0) + len(_tree_registers(spec, n_terms))
 
 
 @dataclass(frozen=True)
@@ -112,25 +131,12 @@ class FirFilter(wiring.Component):
         self.terms = self._plan_terms(spec)
         xfmt = spec.input_format
         self._xrange = (xfmt.raw_min, xfmt.raw_max)
-        if spec.form is FirForm.DIRECT:
-            levels = max(0, (len(self.terms) - 1).bit_length())  # ceil(log2(n_terms))
-            # a register every `pipeline` tree levels, but not after the root (the output
-            # register follows it), plus the product register
-            self._tree_regs = (
-                frozenset(j for j in range(1, levels) if j % spec.pipeline == 0)
-                if spec.pipeline > 0
-                else frozenset()
-            )
-            self.latency = 1 + (spec.pipeline > 0) + len(self._tree_regs)
-        else:
-            self._tree_regs = frozenset()
-            self.latency = 1 + (spec.pipeline > 0)
+        self._tree_regs = _tree_registers(spec, len(self.terms))
+        self.latency = fir_latency(spec)
         super().__init__(
             {
                 "i": In(stream.Signature(signed(xfmt.word_bits), always_ready=True)),
-                "o": Out(
-                    stream.Signature(signed(spec.output_format.word_bits), always_ready=True)
-                ),
+                "o": Out(stream.Signature(signed(spec.output_format.word_bits), always_ready=True)),
             }
         )
 
@@ -230,9 +236,7 @@ class FirFilter(wiring.Component):
             nodes.append((p, prange))
         reg = spec.pipeline > 0
         if reg:  # product registers
-            nodes = [
-                (self._stage(m, p, p.shape(), f"{p.name}_r", True), r) for p, r in nodes
-            ]
+            nodes = [(self._stage(m, p, p.shape(), f"{p.name}_r", True), r) for p, r in nodes]
             v = Signal(name="valid_prod")
             m.d.sync += v.eq(valid)
             valid = v
