@@ -101,6 +101,14 @@ def minimize(
     Returns
     -------
     SearchResult
+
+    Notes
+    -----
+    Ties: ``ilp`` enforces ``problem.ties`` as constraints; every other method searches a
+    reduced problem with one variable per tie group (summed tables for a separable problem)
+    and the answer is expanded, so tied variables always come back equal. Exact methods
+    (``mckp_dp``, ``ilp``, ``mckp_greedy``) work on the tables and report one evaluation
+    (the final point).
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {sorted(METHODS)}, not {method!r}")

@@ -123,6 +123,7 @@ def run_swarm(
         x[0] = first_position
     pbest = pb_err = pb_cost = pb_fit = None
     for it in range(T):
+        # The first iteration always runs, so a swarm always has a best.
         if it > 0 and o["max_evals"] is not None and ev.n_evals + P > o["max_evals"]:
             break
         idx = np.rint(x).astype(np.int64)
