@@ -1,0 +1,377 @@
+"""Flow ``dnn_estimate``: area, energy and latency of a network on a DNN accelerator.
+
+Config -> layers (zoo model traced on the meta device, or a YAML layer list) ->
+accelerator (``configs/hw/*.yaml``, a built-in name or inline) -> per-layer estimate at
+the bit configuration -> tables (CSV, Markdown), totals (JSON), plots (PNG) and, if asked,
+the ``(bw, ba)`` x layer cost table (JSON, NPZ) for the allocator.
+
+``bitsmith estimate CONFIG --bits w4a4`` or ``--bits alloc.json`` overrides ``bits``; the
+JSON maps layer names to ``"w4a8"`` or ``[4, 8]`` (optionally under a top-level
+``"bits"`` key).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..config import ConfigError, Field, ListOf, Section
+from ._base import Flow, RunContext, register_flow
+
+__all__ = ["SCHEMA", "parse_bits", "run"]
+
+_BITS_RE = re.compile(r"^w(\d+)a(\d+)$")
+
+
+def _bits_check(v: Any) -> str | None:
+    if isinstance(v, str):
+        return None if _BITS_RE.match(v) else (
+            f"must be a bit pair like 'w8a8' or a mapping of layer -> 'w4a8', not {v!r}")
+    if isinstance(v, dict):
+        for k, b in v.items():
+            if not (isinstance(b, str) and _BITS_RE.match(b)):
+                return f"layer {k!r}: bits must be like 'w4a8', not {b!r}"
+        return None
+    return f"must be a string like 'w8a8' or a mapping of layer -> 'w4a8', not {v!r}"
+
+
+SCHEMA = Section({
+    "kind": Field(str, choices=("dnn_estimate",)),
+    "name": Field(str, default="", doc="Run label."),
+    "seed": Field(int, default=0, doc="Unused (the estimate is deterministic)."),
+    "model": Section({
+        "name": Field(str, default=None, nullable=True,
+                      choices=["resnet18", "resnet50", "mobilenet_v2", "small_cnn", "mlp"],
+                      doc="Zoo model (hwmodels/dnn/models.py)."),
+        "input_shape": ListOf(Field(int, min=1), default=None, nullable=True, min_len=2,
+                              doc="Input shape (N, C, H, W) or (N, features); default the "
+                              "zoo model's."),
+        "layers": Field((str, list), default=None, nullable=True,
+                        doc="A YAML layer-list file (relative to the config) or the list "
+                        "itself, instead of a zoo model."),
+    }, default={}, doc="The network: a zoo name or a layer list."),
+    "accelerator": Field((str, dict), default="bitfusion",
+                         doc="Built-in name (bitfusion, bitserial, systolic_int8), a YAML "
+                         "file (configs/hw/*.yaml) or an inline mapping."),
+    "bits": Field((str, dict), default="w8a8", check=_bits_check,
+                  doc="Uniform 'w8a8' or a mapping layer -> 'w4a8'."),
+    "first_last_bits": Field(int, default=None, nullable=True, min=1, max=32,
+                             doc="If set, the first and last layers run at this width for "
+                             "weights and activations (HAWQ-V3 convention: 8) (bits)."),
+    "cost_table": Section({
+        "export": Field(bool, default=False, doc="Write cost_table.json and .npz."),
+        "w_bits": ListOf(Field(int, min=1, max=99), default=[2, 3, 4, 5, 6, 7, 8],
+                         min_len=1, doc="Weight widths of the table (bits)."),
+        "a_bits": ListOf(Field(int, min=1, max=99), default=[2, 3, 4, 5, 6, 7, 8],
+                         min_len=1, doc="Activation widths of the table (bits)."),
+    }, default={}, doc="The (bw, ba) x layer cost table for the allocator."),
+    "plots": Field(bool, default=True, doc="Write PNG plots."),
+})
+
+
+def _pair(text: str, where: str, file: Path | None) -> tuple[int, int]:
+    m = _BITS_RE.match(text.strip()) if isinstance(text, str) else None
+    if not m:
+        raise ConfigError(f"bits must look like 'w8a8' (weight then activation bits), "
+                          f"not {text!r}", file=file, key_path=where)
+    return int(m.group(1)), int(m.group(2))
+
+
+def parse_bits(spec: Any, layer_names: list[str], file: Path | None = None,
+               key: str = "bits") -> dict[str, tuple[int, int]]:
+    """Per-layer ``(bw, ba)`` from ``'w8a8'``, a JSON file path or a mapping.
+
+    Parameters
+    ----------
+    spec : str or mapping
+        ``"w4a4"``; a path to a JSON file mapping layer -> ``"w4a8"`` or ``[4, 8]``
+        (optionally under a ``"bits"`` key); or such a mapping. A mapping must name every
+        layer.
+    layer_names : list of str
+        The network's layers.
+    file : Path, optional
+        The config file (for error messages).
+    key : str
+        The key path being parsed (for error messages).
+
+    Returns
+    -------
+    dict of str to (int, int)
+        Layer -> (weight bits, activation bits).
+    """
+    src = file
+    if isinstance(spec, str) and not _BITS_RE.match(spec.strip()):
+        p = Path(spec)
+        if p.suffix.lower() != ".json" and not p.is_file():
+            raise ConfigError(f"--bits must be like 'w8a8' or a JSON file of per-layer bits, "
+                              f"not {spec!r}", file=file, key_path=key)
+        try:
+            spec = json.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError("bits JSON file not found", file=p, key_path=key) from None
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"malformed JSON: line {e.lineno}, column {e.colno}: {e.msg}",
+                              file=p, key_path=key) from None
+        src = p
+        if isinstance(spec, dict) and set(spec) == {"bits"}:
+            spec = spec["bits"]
+        if not isinstance(spec, dict):
+            raise ConfigError(f"must be a JSON object of layer -> 'w4a8', not "
+                              f"{type(spec).__name__}", file=p, key_path=key)
+    if isinstance(spec, str):
+        pair = _pair(spec, key, file)
+        return dict.fromkeys(layer_names, pair)
+    out = {}
+    for name, b in spec.items():
+        where = f"{key}.{name}"
+        if name not in layer_names:
+            shown = ", ".join(layer_names[:6]) + (", ..." if len(layer_names) > 6 else "")
+            raise ConfigError(f"must name a layer of the model ({shown}), not {name!r}",
+                              file=src, key_path=where)
+        if isinstance(b, list):
+            if len(b) != 2 or not all(isinstance(x, int) and not isinstance(x, bool)
+                                      for x in b):
+                raise ConfigError(f"must be [weight bits, activation bits], not {b!r}",
+                                  file=src, key_path=where)
+            out[name] = (b[0], b[1])
+        else:
+            out[name] = _pair(b, where, src)
+    missing = [n for n in layer_names if n not in out]
+    if missing:
+        raise ConfigError(f"per-layer bits must cover every layer; missing {missing[0]!r} "
+                          f"({len(missing)} missing)", file=src, key_path=key)
+    return out
+
+
+def _resolve(path: str, config_path: Path) -> Path:
+    p = Path(path)
+    if p.is_absolute() or p.is_file():
+        return p
+    return config_path.parent / p
+
+
+def _layers(cfg: dict, ctx: RunContext):
+    import torch
+
+    from ..hwmodels.dnn import UnsupportedLayerError, layers_from_list, trace_model
+    from ..hwmodels.dnn.models import build
+
+    m = cfg["model"]
+    if (m["name"] is None) == (m["layers"] is None):
+        raise ConfigError("give exactly one of model.name (a zoo model) and model.layers "
+                          "(a layer list)", file=ctx.config_path, key_path="model")
+    if m["layers"] is not None:
+        entries, source = m["layers"], "model.layers"
+        if isinstance(entries, str):
+            p = _resolve(entries, ctx.config_path)
+            try:
+                doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+            except (OSError, yaml.YAMLError) as e:
+                raise ConfigError(f"cannot read the layer list {str(p)!r}: {e}",
+                                  file=ctx.config_path, key_path="model.layers") from None
+            entries = doc.get("layers") if isinstance(doc, dict) else doc
+            source = str(p)
+        try:
+            label = Path(m["layers"]).stem if isinstance(m["layers"], str) else "layer list"
+            return layers_from_list(entries, source), label
+        except ValueError as e:
+            raise ConfigError(str(e), file=ctx.config_path, key_path="model.layers") from None
+    model, shape = build(m["name"])
+    if m["input_shape"] is not None:
+        shape = tuple(m["input_shape"])
+    try:
+        layers = trace_model(model, torch.zeros(shape, device="meta"))
+    except UnsupportedLayerError as e:
+        raise ConfigError(str(e), file=ctx.config_path, key_path="model.name") from None
+    except RuntimeError as e:
+        raise ConfigError(f"the input shape {list(shape)} does not fit model "
+                          f"{m['name']!r}: {e}", file=ctx.config_path,
+                          key_path="model.input_shape") from None
+    return layers, m["name"]
+
+
+def _accelerator(cfg: dict, ctx: RunContext):
+    from ..hwmodels.dnn import builtin_accelerators, load_accelerator
+
+    src = cfg["accelerator"]
+    if isinstance(src, str) and src not in builtin_accelerators():
+        src = str(_resolve(src, ctx.config_path))
+    try:
+        return load_accelerator(src)
+    except (ValueError, OSError, yaml.YAMLError) as e:
+        raise ConfigError(str(e), file=ctx.config_path, key_path="accelerator") from None
+
+
+def _g(v: float) -> str:
+    return f"{v:.6g}"
+
+
+_COLS = [("name", "layer", None), ("kind", "kind", None), ("bw", "bw (bits)", None),
+         ("ba", "ba (bits)", None), ("macs", "MACs", None), ("params", "weights", None),
+         ("bops", "BOPs (bit-ops)", None), ("weight_bytes", "weights (bytes)", _g),
+         ("compute_cycles", "compute (cycles)", None),
+         ("memory_cycles", "memory (cycles)", None),
+         ("latency_cycles", "latency (cycles)", None), ("latency_ms", "latency (ms)", _g),
+         ("memory_bound", "memory-bound", None),
+         ("energy_compute_uj", "E compute (uJ)", _g), ("energy_onchip_uj", "E on-chip (uJ)", _g),
+         ("energy_dram_uj", "E DRAM (uJ)", _g), ("energy_uj", "E total (uJ)", _g),
+         ("dram_bytes", "DRAM traffic (bytes)", _g)]
+
+
+def _cell(row: dict, key: str, fmt) -> str:
+    v = row[key]
+    return fmt(v) if fmt else str(v)
+
+
+def _write_tables(out: Path, rows: list[dict], totals: dict) -> None:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([c[1] for c in _COLS])
+    for r in rows:
+        w.writerow([_cell(r, k, f) for k, _, f in _COLS])
+    (out / "layers.csv").write_text(buf.getvalue(), encoding="utf-8")
+    lines = ["| " + " | ".join(c[1] for c in _COLS) + " |",
+             "|" + "---|" * len(_COLS)]
+    for r in rows:
+        lines.append("| " + " | ".join(_cell(r, k, f) for k, _, f in _COLS) + " |")
+    tot = {**totals, "name": "**total**", "kind": "", "bw": "", "ba": "",
+           "memory_bound": f"{totals['memory_bound_layers']} layers"}
+    lines.append("| " + " | ".join(_cell(tot, k, f) if k in tot else "" for k, _, f in _COLS)
+                 + " |")
+    (out / "layers.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _plots(out: Path, rows: list[dict], title: str) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    names = [r["name"] for r in rows]
+    x = np.arange(len(rows))
+    width = max(6.0, 0.22 * len(rows))
+    files = []
+    meta = {"Software": None}
+
+    fig, ax = plt.subplots(figsize=(width, 4.0))
+    comp = np.array([r["compute_cycles"] for r in rows], dtype=float)
+    mem = np.array([r["memory_cycles"] for r in rows], dtype=float)
+    ax.bar(x - 0.2, comp, 0.4, label="compute (cycles)")
+    ax.bar(x + 0.2, mem, 0.4, label="memory traffic / bandwidth (cycles)")
+    ax.set_xticks(x, names, rotation=90, fontsize=6)
+    ax.set_ylabel("cycles per inference")
+    ax.set_title(f"{title}\nper-layer roofline terms (latency = max)", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "latency_per_layer.png", dpi=110, metadata=meta)
+    plt.close(fig)
+    files.append("latency_per_layer.png")
+
+    fig, ax = plt.subplots(figsize=(width, 4.0))
+    bottom = np.zeros(len(rows))
+    for key, label in (("energy_compute_uj", "compute"), ("energy_onchip_uj", "on-chip SRAM"),
+                       ("energy_dram_uj", "DRAM")):
+        v = np.array([r[key] for r in rows])
+        ax.bar(x, v, 0.8, bottom=bottom, label=f"{label} (uJ)")
+        bottom += v
+    ax.set_xticks(x, names, rotation=90, fontsize=6)
+    ax.set_ylabel("energy per inference (uJ)")
+    ax.set_title(f"{title}\nper-layer energy by component", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "energy_per_layer.png", dpi=110, metadata=meta)
+    plt.close(fig)
+    files.append("energy_per_layer.png")
+
+    fig, ax = plt.subplots(figsize=(5.0, 4.0))
+    parts = [sum(r[k] for r in rows) for k in
+             ("energy_compute_uj", "energy_onchip_uj", "energy_dram_uj")]
+    labels = [f"{n}\n{v:.4g} uJ" for n, v in zip(("compute", "on-chip SRAM", "DRAM"), parts,
+                                                   strict=True)]
+    ax.pie(parts, labels=labels, autopct="%1.1f%%", startangle=90, counterclock=False)
+    ax.set_title(f"{title}\nenergy per inference {sum(parts):.4g} uJ", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out / "energy_breakdown.png", dpi=110, metadata=meta)
+    plt.close(fig)
+    files.append("energy_breakdown.png")
+    return files
+
+
+def run(cfg: dict, ctx: RunContext) -> dict[str, Any]:
+    """Run a ``dnn_estimate`` config; see the module docstring for what is written."""
+    from ..hwmodels.dnn import cost_table, estimate
+
+    layers, model_name = _layers(cfg, ctx)
+    accel = _accelerator(cfg, ctx)
+    names = [la.name for la in layers]
+    override = cfg.get("bits_override")
+    if override is not None:
+        bits = parse_bits(override, names, None, key="--bits")
+    else:
+        bits = parse_bits(cfg["bits"], names, ctx.config_path)
+    body = {bits[n] for n in names}
+    label = f"w{min(body)[0]}a{min(body)[1]}" if len(body) == 1 else "mixed"
+    if cfg["first_last_bits"] is not None:
+        b = cfg["first_last_bits"]
+        bits[names[0]] = bits[names[-1]] = (b, b)
+        if len(body) == 1 and min(body) != (b, b):
+            label += f" (first/last w{b}a{b})"
+    try:
+        res = estimate(layers, accel, bits)
+    except ValueError as e:
+        raise ConfigError(str(e), file=ctx.config_path,
+                          key_path="--bits" if override is not None else "bits") from None
+    rows, tot = res["layers"], res["totals"]
+    out = ctx.out_dir
+    _write_tables(out, rows, tot)
+    tech = accel.technology
+    totals = {**tot, "bits": label, "model": model_name, "accelerator": accel.name,
+              "node_nm": tech.node_nm, "clock_mhz": tech.clock_mhz,
+              "units": {"energy*": "uJ per inference", "latency_cycles": "cycles",
+                        "latency_ms": "ms", "area_mm2": "mm^2", "bops": "bit-ops",
+                        "weight_bytes": "bytes", "dram_bytes": "bytes",
+                        "model_size_mb": "MB = 2^20 bytes"}}
+    (out / "totals.json").write_text(json.dumps(totals, indent=2, sort_keys=True) + "\n",
+                                     encoding="utf-8")
+    (out / "bits.json").write_text(
+        json.dumps({"bits": {n: f"w{bits[n][0]}a{bits[n][1]}" for n in names}}, indent=2)
+        + "\n", encoding="utf-8")
+    files = ["layers.csv", "layers.md", "totals.json", "bits.json"]
+    title = f"{model_name} on {accel.name} at {label}"
+    if cfg["plots"]:
+        files += _plots(out, rows, title)
+    ct = cfg["cost_table"]
+    if ct["export"]:
+        try:
+            table = cost_table(layers, accel, ct["w_bits"], ct["a_bits"])
+        except ValueError as e:
+            raise ConfigError(str(e), file=ctx.config_path, key_path="cost_table") from None
+        table.to_json(out / "cost_table.json")
+        table.to_npz(out / "cost_table.npz")
+        files += ["cost_table.json", "cost_table.npz"]
+    area = tot["area_mm2"]
+    headline = [
+        f"{title} ({tech.node_nm:g} nm, {tech.clock_mhz:g} MHz): {len(layers)} layers, "
+        f"{tot['macs'] / 1e9:.4g} GMACs, {tot['bops'] / 1e9:.4g} GBOPs, "
+        f"model {tot['model_size_mb']:.4g} MB (2^20 bytes)",
+        f"latency {tot['latency_cycles']} cycles = {tot['latency_ms']:.4g} ms "
+        f"({tot['memory_bound_layers']} of {len(layers)} layers memory-bound)",
+        f"energy {tot['energy_uj']:.5g} uJ/inference: compute {tot['energy_compute_uj']:.5g} "
+        f"uJ, on-chip {tot['energy_onchip_uj']:.5g} uJ, DRAM {tot['energy_dram_uj']:.5g} uJ",
+        f"area {area['total']:.4g} mm^2 (array {area['array']:.4g} mm^2, "
+        f"SRAM {area['sram']:.4g} mm^2)",
+    ]
+    return {"ok": True, "headline": headline, "files": sorted(files),
+            "totals": {k: totals[k] for k in ("energy_uj", "latency_cycles", "latency_ms",
+                                              "bops", "model_size_mb", "area_mm2", "bits")}}
+
+
+register_flow(Flow(kind="dnn_estimate", schema=SCHEMA, run=run,
+                   description="Area, energy and latency of a DNN on an accelerator."))
