@@ -31,8 +31,9 @@ SIMULATORS = ("verilator", "icarus")
 #: and relies on Verilog's (exact, signed) context extension; PROCASSINIT - every Amaranth
 #: register has an initial value (``reg r = 0``, the FPGA power-up state) and is assigned
 #: in ``always``; UNUSEDSIGNAL - Amaranth computes intermediates (``$N`` wires) at full
-#: growth and slices them, the unused top bits are ones the exact-range sizing drops.
-#: ``bitsmith``'s lint test allows UNUSEDSIGNAL only on those internal ``$N`` wires.
+#: growth and slices them (the unused top bits are ones the exact-range sizing drops), and
+#: yosys keeps named alias wires of nets the logic reads under their ``$N`` name.
+#: ``bitsmith``'s lint test checks that no input port is ever reported unused.
 AMARANTH_VERILATOR_WAIVERS = ("-Wno-WIDTHEXPAND", "-Wno-PROCASSINIT", "-Wno-UNUSEDSIGNAL")
 
 #: How to install each tool :func:`tool_versions` reports (shown by ``bitsmith doctor``).

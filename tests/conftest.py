@@ -1,0 +1,36 @@
+"""Shared HDL fixtures: one build directory per design under test and simulator."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+
+def _have(simulator: str) -> bool:
+    if simulator == "icarus":
+        return shutil.which("iverilog") is not None
+    from bitsmith.sim.hdl import ensure_verilator
+
+    try:
+        ensure_verilator()
+    except RuntimeError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def hdl_build_root(tmp_path_factory):
+    """Root of the session's HDL build directories (under pytest's tmp dir)."""
+    return tmp_path_factory.mktemp("hdl")
+
+
+@pytest.fixture(scope="session")
+def require_simulator():
+    """Skip (saying what is missing) when a simulator is not installed."""
+
+    def check(simulator: str) -> None:
+        if not _have(simulator):
+            pytest.skip(f"{simulator} is not installed (see `bitsmith doctor`)")
+
+    return check

@@ -1,0 +1,278 @@
+"""FIR RTL generator: every output sample of the generated Verilog equals the bit-true model.
+
+One entry per design under test, parametrized over designs and simulators, each with its own
+build directory (shared by the tests of the module through a module-scoped cache).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shutil
+import subprocess
+from functools import cache
+
+import numpy as np
+import pytest
+from bitsmith.rtl import (
+    FirFilter,
+    csd_digits,
+    csd_nonzero_count,
+    fir_latency,
+    fir_verilog,
+    write_coe,
+)
+from bitsmith.sim import FirForm, FirSpec, Multiplier, Overflow, QFormat, Rounding, Symmetry
+from bitsmith.sim.fir_bench import fir_stimulus, verify_fir
+from bitsmith.sim.hdl import AMARANTH_VERILATOR_WAIVERS, ensure_verilator, run_cocotb
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+SIMS = ("verilator", "icarus")
+
+# 11-tap even-symmetric and 10-tap odd-symmetric lowpass/differentiator-like integer taps
+H_EVEN = (-3, 0, 12, -25, 70, 127, 70, -25, 12, 0, -3)
+H_ODD = (2, -9, 17, -40, 99, -99, 40, -17, 9, -2)
+H_NONE = (5, 0, -7, 31, -1, 0, 3)  # asymmetric, zeros inside
+
+
+def _spec(h, **kw) -> FirSpec:
+    base = dict(
+        coefficients=h,
+        coef_frac=7,
+        coef_widths=(8,) * len(h),
+        input_format=QFormat(1, 11),
+        output_format=QFormat(1, 9),
+    )
+    base.update(kw)
+    return FirSpec(**base)
+
+
+# the designs under test: every form, folding (even/odd symmetry, odd/even L), both
+# multipliers, pipeline 0/1/2, every rounding mode and both overflow modes
+DESIGNS = {
+    "direct-csd-p0-trunc-wrap": _spec(
+        H_NONE, pipeline=0, rounding=Rounding.TRUNCATE, overflow=Overflow.WRAP
+    ),
+    "direct-dsp-p1-halfup-sat": _spec(H_EVEN, multiplier=Multiplier.DSP, pipeline=1),
+    "direct-csd-p2-halfeven-sat": _spec(
+        H_NONE, pipeline=2, rounding=Rounding.ROUND_HALF_EVEN, output_format=QFormat(0, 8)
+    ),
+    "folded-even-csd-p1-tozero-sat": _spec(
+        H_EVEN, fold_symmetric=True, rounding=Rounding.ROUND_TO_ZERO, output_format=QFormat(1, 7)
+    ),
+    "folded-odd-dsp-p2-trunc-wrap": _spec(
+        H_ODD,
+        fold_symmetric=True,
+        multiplier=Multiplier.DSP,
+        pipeline=2,
+        rounding=Rounding.TRUNCATE,
+        overflow=Overflow.WRAP,
+        output_format=QFormat(1, 10),
+    ),
+    "transposed-csd-p0-halfup-sat": _spec(H_NONE, form=FirForm.TRANSPOSED, pipeline=0),
+    "transposed-dsp-p1-halfeven-wrap": _spec(
+        H_ODD,
+        form=FirForm.TRANSPOSED,
+        multiplier=Multiplier.DSP,
+        rounding=Rounding.ROUND_HALF_EVEN,
+        overflow=Overflow.WRAP,
+        output_format=QFormat(0, 9),
+    ),
+    "transposed-folded-csd-p1-tozero-sat": _spec(
+        H_EVEN,
+        form=FirForm.TRANSPOSED,
+        fold_symmetric=True,
+        rounding=Rounding.ROUND_TO_ZERO,
+        output_format=QFormat(2, 14),  # more frac bits than the accumulator: exact left shift
+    ),
+}
+N_RANDOM = 3000
+
+
+@pytest.fixture(scope="module")
+def verified(hdl_build_root, require_simulator):
+    """verify_fir once per (design, simulator), each in its own build directory."""
+
+    @cache
+    def run(name: str, sim: str):
+        require_simulator(sim)
+        return verify_fir(DESIGNS[name], sim, hdl_build_root / f"{name}-{sim}", N_RANDOM, seed=1)
+
+    return run
+
+
+@pytest.mark.hdl
+@pytest.mark.parametrize("sim", SIMS)
+@pytest.mark.parametrize("name", list(DESIGNS))
+def test_rtl_matches_model(name, sim, verified):
+    spec = DESIGNS[name]
+    r = verified(name, sim)
+    x, _ = fir_stimulus(spec, N_RANDOM, np.random.default_rng(1))
+    assert r.samples_checked == len(x)
+    assert r.mismatches == 0, r.first_mismatch
+    assert r.latency_errors == 0
+    assert r.passed
+
+
+def _lint(path) -> tuple[list[str], str]:
+    ensure_verilator()
+    out = subprocess.run(
+        ["verilator", "--lint-only", "-Wall", str(path), "--top-module", "fir"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return re.findall(r"%(?:Warning|Error)-(\w+): [^\n]*", out.stderr), out.stderr
+
+
+@pytest.mark.hdl
+@pytest.mark.parametrize("name", list(DESIGNS))
+def test_verilator_lint_clean(name, tmp_path):
+    path = tmp_path / "fir.v"
+    path.write_text(fir_verilog(DESIGNS[name]))
+    kinds, text = _lint(path)
+    waived = {w.removeprefix("-Wno-") for w in AMARANTH_VERILATOR_WAIVERS}
+    assert set(kinds) <= waived, text
+    # UNUSEDSIGNAL comes from yosys' alias wires (a named copy of a net the logic reads
+    # under its $N name); an unused input port would be a real bug
+    unused = re.findall(r"%Warning-UNUSEDSIGNAL: .*?'([^']+)'", text)
+    assert not {"clk", "rst", "i__payload", "i__valid"} & set(unused), unused
+
+
+def _yosys(verilog: str, synth: str, tmp_path) -> str:
+    if shutil.which("yosys") is None:
+        pytest.skip("yosys is not installed (apt-get install yosys)")
+    src = tmp_path / "fir.v"
+    src.write_text(verilog)
+    out = subprocess.run(
+        [
+            "yosys",
+            "-q",
+            "-p",
+            f"read_verilog {src}; {synth} -top fir; check -assert; tee -o /dev/stdout stat",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout
+
+
+@pytest.mark.hdl
+@pytest.mark.parametrize("synth", ["synth_xilinx", "synth_ice40"])
+@pytest.mark.parametrize(
+    "name",
+    ["direct-dsp-p1-halfup-sat", "folded-odd-dsp-p2-trunc-wrap", "transposed-csd-p0-halfup-sat"],
+)
+def test_synthesizes_without_latches(name, synth, tmp_path):
+    stat = _yosys(fir_verilog(DESIGNS[name]), synth, tmp_path)
+    assert "Number of cells" in stat
+    assert not re.search(r"LATCH|LDCE|LDPE|\$_DLATCH", stat), stat
+
+
+def test_coe_file(tmp_path):
+    spec = DESIGNS["direct-csd-p0-trunc-wrap"]
+    path = write_coe(spec, tmp_path / "h.coe")
+    text = path.read_text()
+    assert text == "radix=10;\ncoefdata=\n5,\n0,\n-7,\n31,\n-1,\n0,\n3;\n"
+
+
+@cache
+def _min_weight(c: int) -> int:
+    """Fewest nonzero digits of any {-1,0,1} radix-2 form of c (naive recursion)."""
+    if c < 0:
+        return _min_weight(-c)  # negating every digit
+    if c <= 1:
+        return c
+    if c % 2 == 0:
+        return _min_weight(c // 2)
+    return 1 + min(_min_weight((c - 1) // 2), _min_weight((c + 1) // 2))
+
+
+def test_csd_against_brute_force():
+    for c in range(-4100, 4100):
+        d = csd_digits(c)
+        assert sum(s << k for k, s in d) == c, c
+        shifts = [k for k, _ in d]
+        assert all(b - a >= 2 for a, b in zip(shifts, shifts[1:], strict=False)), c
+        assert all(s in (-1, 1) for _, s in d), c
+        assert len(d) == csd_nonzero_count(c) == _min_weight(c), c
+
+
+def test_csd_large_and_errors():
+    c = -(2**40) + 12345
+    assert sum(s << k for k, s in csd_digits(c)) == c
+    with pytest.raises(TypeError, match="CSD recoding needs an int, not 1.5"):
+        csd_digits(1.5)
+
+
+def test_generator_errors_and_structure():
+    with pytest.raises(TypeError, match="spec must be a FirSpec, not tuple"):
+        FirFilter((1, 2, 3))
+    with pytest.raises(ValueError, match="module name must be a Verilog identifier, not '2fir'"):
+        fir_verilog(DESIGNS["direct-csd-p0-trunc-wrap"], name="2fir")
+    with pytest.raises(ValueError, match="simulator must be one of"):
+        run_cocotb([], "fir", "x", "questa", "build")
+    # zero coefficients build no multiplier; folding halves them
+    assert len(FirFilter(DESIGNS["direct-csd-p0-trunc-wrap"]).terms) == 5
+    assert len(FirFilter(DESIGNS["folded-even-csd-p1-tozero-sat"]).terms) == 5
+    assert len(FirFilter(DESIGNS["folded-odd-dsp-p2-trunc-wrap"]).terms) == 5
+    # latency: output register, product register, tree registers every `pipeline` levels
+    assert fir_latency(DESIGNS["direct-csd-p0-trunc-wrap"]) == 1
+    assert fir_latency(DESIGNS["direct-dsp-p1-halfup-sat"]) == 1 + 1 + 3  # 9 terms, 4 levels
+    assert fir_latency(DESIGNS["transposed-dsp-p1-halfeven-wrap"]) == 2
+
+
+@st.composite
+def random_specs(draw):
+    L = draw(st.integers(3, 127))
+    cw = draw(st.integers(2, 24))
+    lim = 1 << (cw - 1)
+    form = draw(st.sampled_from(list(FirForm)))
+    fold = draw(st.booleans())
+    if fold:  # symmetric taps (even or odd symmetry); -lim is excluded so -c fits
+        sign = draw(st.sampled_from([1, -1]))
+        first = draw(st.lists(st.integers(-lim + 1, lim - 1), min_size=L // 2, max_size=L // 2))
+        mid = [draw(st.integers(-lim + 1, lim - 1)) if sign == 1 else 0] if L % 2 else []
+        h = first + mid + [sign * c for c in reversed(first)]
+    else:
+        h = draw(st.lists(st.integers(-lim, lim - 1), min_size=L, max_size=L))
+    if not any(h):
+        h[0] = h[-1] = 1
+    wi = draw(st.integers(2, 24))
+    wo = draw(st.integers(2, 24))
+    fi = draw(st.integers(0, wi - 1))
+    fo = draw(st.integers(-4, 24))
+    spec = FirSpec(
+        coefficients=tuple(h),
+        coef_frac=cw - 1,
+        coef_widths=(cw,) * L,
+        input_format=QFormat(wi - fi, fi),
+        output_format=QFormat(wo - fo, fo),
+        rounding=draw(st.sampled_from(list(Rounding))),
+        overflow=draw(st.sampled_from([Overflow.WRAP, Overflow.SATURATE])),
+        form=form,
+        multiplier=draw(st.sampled_from(list(Multiplier))),
+        pipeline=draw(st.integers(0, 2)),
+    )
+    if fold and spec.symmetry is not Symmetry.NONE:
+        spec = dataclasses.replace(spec, fold_symmetric=True)
+    return spec
+
+
+@pytest.mark.hdl
+@pytest.mark.slow
+@settings(
+    max_examples=3,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(spec=random_specs())
+def test_random_specs_match_model(spec, hdl_build_root, require_simulator):
+    require_simulator("icarus")
+    build = hdl_build_root / f"hyp-{abs(hash(spec))}"
+    r = verify_fir(spec, "icarus", build, n_random=300, seed=2)
+    assert r.mismatches == 0 and r.latency_errors == 0, (spec, r.first_mismatch)
+    assert r.passed
