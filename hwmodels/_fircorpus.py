@@ -1,0 +1,213 @@
+"""Seeded corpora of realistic FIR specs and a cached yosys runner for them.
+
+Used by ``scripts/calibrate_fir_cost.py`` (fit) and ``benchmarks/fir_cost_model.py`` (held-out
+check); the two use different seeds, so the benchmark never sees a calibration design.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..sim._firspec import FirForm, FirSpec, Multiplier, coef_significant_bits
+from ..sim._fixed import Overflow, QFormat, Rounding
+from .synth import SynthResult, synthesize
+
+#: Default synthesis cache (not committed): results keyed by a hash of the Verilog text.
+DEFAULT_CACHE = Path(os.environ.get("BITSMITH_SYNTH_CACHE", "~/.cache/bitsmith/synth")).expanduser()
+
+#: Lowest coefficient LSB kept below the largest coefficient's MSB (bits): tiny tail
+#: coefficients are not given an LSB finer than this, as a designer would not either.
+MAX_EXPONENT_SPAN = 24
+
+
+def quantize_per_coefficient(h: np.ndarray, widths) -> tuple[tuple[int, ...], int]:
+    """Round each coefficient to its own width with its own MSB, on a common LSB.
+
+    Parameters
+    ----------
+    h : array of float
+        Real coefficients.
+    widths : sequence of int
+        Significant bits per coefficient (bits, sign included).
+
+    Returns
+    -------
+    (coefficients, coef_frac)
+        Raw integers on the common LSB ``2**-coef_frac``; each fits its width
+        (:func:`~bitsmith.sim.coef_significant_bits`).
+    """
+    h = np.asarray(h, dtype=float)
+    emax = math.frexp(float(np.max(np.abs(h))))[1]  # |h| < 2**emax
+    lsbs = []
+    for v, w in zip(h, widths, strict=True):
+        e = math.frexp(float(v))[1] if v != 0 else emax - MAX_EXPONENT_SPAN
+        lsbs.append(max(e - (w - 1), emax - MAX_EXPONENT_SPAN))
+    frac = -min(lsbs)
+    raw = []
+    for v, w, lsb in zip(h, widths, lsbs, strict=True):
+        q = round(v / 2.0**lsb)
+        lim = (1 << (w - 1)) - 1
+        q = max(-lim - 1, min(lim, q))
+        raw.append(q << (lsb + frac))
+    for c, w in zip(raw, widths, strict=True):
+        assert coef_significant_bits(c) <= w
+    return tuple(raw), frac
+
+
+def _design(rng: np.random.Generator, L: int) -> np.ndarray:
+    from scipy import signal
+
+    kind = rng.choice(["lowpass", "bandpass", "remez"])
+    if kind == "lowpass":
+        return signal.firwin(L, float(rng.uniform(0.05, 0.5)))
+    if kind == "bandpass":
+        lo = float(rng.uniform(0.05, 0.35))
+        return signal.firwin(L, [lo, lo + float(rng.uniform(0.08, 0.3))], pass_zero=False)
+    fp = float(rng.uniform(0.05, 0.3))
+    try:
+        return signal.remez(L, [0, fp, fp + 0.08, 0.5], [1, 0])
+    except ValueError:
+        return signal.firwin(L, fp)
+
+
+def random_spec(rng: np.random.Generator, max_taps: int = 127) -> FirSpec:
+    """One realistic FIR spec: quantized firwin/remez design, random structure choices.
+
+    Taps 7..``max_taps`` (log-uniform), coefficient widths 4-20 (half the designs mixed per
+    tap, symmetric so folding stays possible), input widths 8-18, direct or transposed,
+    folded or not, pipeline 0-2, CSD or DSP multipliers, random rounding/overflow.
+    """
+    while True:
+        L = int(round(math.exp(rng.uniform(math.log(7), math.log(max_taps)))))
+        h = _design(rng, L)
+        w0 = int(rng.integers(4, 21))
+        if rng.random() < 0.5:
+            half = [int(np.clip(w0 - rng.integers(0, 5), 4, 20)) for _ in range((L + 1) // 2)]
+            widths = half + half[: L // 2][::-1]
+        else:
+            widths = [w0] * L
+        coefs, frac = quantize_per_coefficient(h, widths)
+        if all(c == 0 for c in coefs):
+            continue
+        xw = int(rng.integers(8, 19))
+        xfmt = QFormat(1, xw - 1)
+        probe = FirSpec(coefs, frac, tuple(widths), xfmt, xfmt)
+        if probe.acc_width > 62:
+            continue
+        acc = probe.acc_format
+        wo = int(min(probe.acc_width, xw + rng.integers(0, 5)))
+        oint = acc.int_bits - int(rng.integers(0, 3))
+        ofmt = QFormat(oint, wo - oint)
+        fold = bool(rng.random() < 0.5) and probe.symmetry.value != "none"
+        return FirSpec(
+            coefs,
+            frac,
+            tuple(widths),
+            xfmt,
+            ofmt,
+            rounding=[*Rounding][int(rng.integers(0, 4))],
+            overflow=(Overflow.WRAP, Overflow.SATURATE)[int(rng.integers(0, 2))],
+            form=(FirForm.DIRECT, FirForm.TRANSPOSED)[int(rng.integers(0, 2))],
+            fold_symmetric=fold,
+            multiplier=(Multiplier.CSD, Multiplier.DSP)[int(rng.random() < 0.35)],
+            pipeline=int(rng.integers(0, 3)),
+        )
+
+
+def spec_to_row(spec: FirSpec) -> dict:
+    """A JSON/CSV-friendly description of a spec (enough to rebuild it)."""
+    return {
+        "coefficients": " ".join(map(str, spec.coefficients)),
+        "coef_frac": spec.coef_frac,
+        "coef_widths": " ".join(map(str, spec.coef_widths)),
+        "input_format": f"{spec.input_format.int_bits},{spec.input_format.frac_bits}",
+        "output_format": f"{spec.output_format.int_bits},{spec.output_format.frac_bits}",
+        "rounding": spec.rounding.value,
+        "overflow": spec.overflow.value,
+        "form": spec.form.value,
+        "fold_symmetric": int(spec.fold_symmetric),
+        "multiplier": spec.multiplier.value,
+        "pipeline": spec.pipeline,
+    }
+
+
+def row_to_spec(row: dict) -> FirSpec:
+    """Inverse of :func:`spec_to_row`."""
+
+    def fmt(s):
+        a, b = (int(v) for v in str(s).split(","))
+        return QFormat(a, b)
+
+    return FirSpec(
+        tuple(int(v) for v in str(row["coefficients"]).split()),
+        int(row["coef_frac"]),
+        tuple(int(v) for v in str(row["coef_widths"]).split()),
+        fmt(row["input_format"]),
+        fmt(row["output_format"]),
+        rounding=Rounding(row["rounding"]),
+        overflow=Overflow(row["overflow"]),
+        form=FirForm(row["form"]),
+        fold_symmetric=bool(int(row["fold_symmetric"])),
+        multiplier=Multiplier(row["multiplier"]),
+        pipeline=int(row["pipeline"]),
+    )
+
+
+def _key(spec: FirSpec, target: str) -> tuple[str, str, bool]:
+    from ..rtl import fir_verilog
+
+    verilog = fir_verilog(spec, name="fir")
+    dsp = spec.multiplier is Multiplier.DSP
+    return hashlib.sha256(f"{target}|{dsp}|{verilog}".encode()).hexdigest()[:24], verilog, dsp
+
+
+def _cache_lookup(spec: FirSpec, target: str, cache: Path) -> SynthResult | None:
+    path = cache / f"{_key(spec, target)[0]}.json"
+    return SynthResult(**json.loads(path.read_text())) if path.exists() else None
+
+
+def synthesize_spec(spec: FirSpec, target: str = "xc7", cache: Path | None = DEFAULT_CACHE):
+    """Synthesize ``fir_verilog(spec)``; results cached by a hash of Verilog text and flow.
+
+    DSP inference is allowed only for :attr:`Multiplier.DSP` specs (a CSD design is meant
+    for the fabric). Returns ``(SynthResult, cached)``.
+    """
+    key, verilog, dsp = _key(spec, target)
+    path = cache / f"{key}.json" if cache is not None else None
+    if path is not None and path.exists():
+        d = json.loads(path.read_text())
+        return SynthResult(**d), True
+    res = synthesize(verilog, "fir", target=target, dsp=dsp)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            json.dumps(
+                {
+                    "luts": res.luts,
+                    "ffs": res.ffs,
+                    "dsps": res.dsps,
+                    "carries": res.carries,
+                    "latches": res.latches,
+                    "cells": res.cells,
+                    "tool": res.tool,
+                    "seconds": res.seconds,
+                    "target": res.target,
+                }
+            )
+        )
+    return res, False
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    """Write rows (dicts with the same keys) as CSV."""
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
