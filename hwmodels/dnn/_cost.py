@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import reduce
@@ -234,10 +235,14 @@ class CostTable:
         arrays["a_bits"] = np.array(self.a_bits, dtype=np.int64)
         arrays["layer_names"] = np.array(self.layer_names)
         arrays["units"] = np.array(json.dumps(self.units, sort_keys=True))
-        buf = io.BytesIO()
-        np.savez(buf, **arrays)
-        with open(path, "wb") as f:
-            f.write(buf.getvalue())
+        # np.savez stamps members with the current time; fixed ZipInfo dates keep the
+        # file byte-for-byte reproducible.
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
+            for key in arrays:
+                buf = io.BytesIO()
+                np.lib.format.write_array(buf, arrays[key], allow_pickle=False)
+                zf.writestr(zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0)),
+                            buf.getvalue())
 
     def to_json(self, path=None) -> str:
         """JSON text (sorted keys, floats with 9 significant digits); written to ``path``

@@ -1,0 +1,111 @@
+"""`bitsmith estimate` end to end: outputs, --bits overrides, errors with exit code 2."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bitsmith.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture()
+def workdir(tmp_path, monkeypatch):
+    shutil.copytree(REPO / "configs", tmp_path / "configs")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _cfg(workdir, name, **patch):
+    d = yaml.safe_load((workdir / "configs/dnn" / f"{name}.yaml").read_text())
+    d.update(patch)
+    p = workdir / "configs/dnn" / f"t_{name}.yaml"
+    p.write_text(yaml.safe_dump(d))
+    return p
+
+
+def test_estimate_resnet18_outputs_and_determinism(workdir, capsys):
+    cfg = _cfg(workdir, "resnet18_bitfusion", plots=False)
+    assert main(["estimate", str(cfg), "-o", "a", "-q"]) == 0
+    assert main(["estimate", str(cfg), "-o", "b", "-q"]) == 0
+    for f in ("layers.csv", "layers.md", "totals.json", "cost_table.json", "cost_table.npz",
+              "bits.json"):
+        assert (workdir / "a" / f).read_bytes() == (workdir / "b" / f).read_bytes(), f
+    tot = json.loads((workdir / "a/totals.json").read_text())
+    assert tot["bops"] == 116_100_694_016 and tot["bits"] == "w8a8"
+    assert tot["units"]["area_mm2"] == "mm^2"
+    header = (workdir / "a/layers.csv").read_text().splitlines()[0]
+    assert "E total (uJ)" in header and "latency (ms)" in header
+    ct = json.loads((workdir / "a/cost_table.json").read_text())
+    assert ct["units"]["energy_uj"] == "uJ" and len(ct["layers"]) == 21
+
+
+def test_estimate_bits_override_w4a4_keeps_first_last(workdir, capsys):
+    cfg = _cfg(workdir, "resnet18_bitfusion", plots=False, cost_table={"export": False})
+    assert main(["estimate", str(cfg), "--bits", "w4a4", "-o", "o"]) == 0
+    out = capsys.readouterr().out
+    assert "w4a4 (first/last w8a8)" in out and "34.71 GBOPs" in out and "uJ" in out
+    bits = json.loads((workdir / "o/bits.json").read_text())["bits"]
+    assert bits["conv1"] == "w8a8" and bits["fc"] == "w8a8" and bits["layer2.0.conv1"] == "w4a4"
+    assert sorted(p.name for p in (workdir / "o").iterdir()) == [
+        "bits.json", "layers.csv", "layers.md", "summary.json", "totals.json"]
+
+
+def test_estimate_bits_json_and_plots(workdir):
+    alloc = workdir / "alloc.json"
+    alloc.write_text(json.dumps({"bits": {"conv1": "w8a8", "conv2": [4, 2], "fc": "w2a2"}}))
+    cfg = workdir / "configs/dnn/small_cnn_bitserial.yaml"
+    assert main(["estimate", str(cfg), "--bits", str(alloc), "-o", "o", "-q"]) == 0
+    rows = (workdir / "o/layers.csv").read_text().splitlines()
+    assert rows[2].startswith("conv2,conv2d,4,2,")
+    for png in ("latency_per_layer.png", "energy_per_layer.png", "energy_breakdown.png"):
+        assert (workdir / "o" / png).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_mobilenet_systolic_config_runs(workdir):
+    cfg = _cfg(workdir, "mobilenet_v2_systolic", plots=False)
+    assert main(["estimate", str(cfg), "-o", "o", "-q"]) == 0
+    summary = json.loads((workdir / "o/summary.json").read_text())
+    assert summary["ok"] and summary["totals"]["bits"] == "w8a8"
+
+
+@pytest.mark.parametrize("bits, match", [
+    ("w4", r"--bits: --bits must be like 'w8a8' or a JSON file of per-layer bits, not 'w4'"),
+    ("missing.json", r"missing\.json: --bits: bits JSON file not found"),
+    ("w1a8", r"weight bits must be integers between 2 and 16"),
+])
+def test_bad_bits_exit_2_nothing_written(workdir, capsys, bits, match):
+    import re
+    cfg = workdir / "configs/dnn/resnet18_bitfusion.yaml"
+    assert main(["estimate", str(cfg), "--bits", bits, "-o", "o", "-q"]) == 2
+    assert re.search(match, capsys.readouterr().err)
+    assert not (workdir / "o").exists()
+
+
+def test_bad_bits_json_layer_name(workdir, capsys):
+    alloc = workdir / "alloc.json"
+    alloc.write_text(json.dumps({"conv1": "w8a8", "conv9": "w4a4"}))
+    cfg = workdir / "configs/dnn/small_cnn_bitserial.yaml"
+    assert main(["estimate", str(cfg), "--bits", str(alloc), "-o", "o", "-q"]) == 2
+    assert "alloc.json: --bits.conv9: must name a layer of the model" in capsys.readouterr().err
+    alloc.write_text("{bad json")
+    assert main(["estimate", str(cfg), "--bits", str(alloc), "-o", "o", "-q"]) == 2
+    assert "malformed JSON: line 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("patch, match", [
+    ({"bits": "8bit"}, r"bits: must be a bit pair like 'w8a8'"),
+    ({"model": {"name": "vgg16"}}, r"model\.name: must be one of 'resnet18'"),
+    ({"model": {}}, r"model: give exactly one of model\.name"),
+    ({"accelerator": "configs/hw/nope.yaml"}, r"accelerator: accelerator must be one of "
+                                              r"bitfusion, bitserial, systolic_int8 or an "
+                                              r"existing YAML file"),
+])
+def test_config_errors(workdir, capsys, patch, match):
+    import re
+    cfg = _cfg(workdir, "resnet18_bitfusion", **patch)
+    assert main(["estimate", str(cfg), "-o", "o", "-q"]) == 2
+    assert re.search(match, capsys.readouterr().err)
