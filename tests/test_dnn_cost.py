@@ -83,6 +83,15 @@ def test_horowitz_sram_and_technology_scaling():
     assert scaled.level("dram").energy_pj_per_bit == base.level("dram").energy_pj_per_bit
 
 
+def test_systolic_int4_int8_runs_4_bit_macs_twice_as_fast():
+    acc = load_accelerator("configs/hw/systolic_int4_int8.yaml")
+    layers = layers_from_list([{"name": "c", "kind": "conv2d", "in_channels": 64,
+                                "out_channels": 64, "kernel": 1, "in_size": 8}])
+    c = {b: estimate(layers, acc, (b, b))["layers"][0]["compute_cycles"] for b in (3, 4, 5, 8)}
+    assert c[3] == c[4] and c[5] == c[8] == 2 * c[4]
+    assert acc.mac_energy_pj(4, 4) == pytest.approx(acc.mac_energy_pj(8, 8) / 2)
+
+
 def test_systolic_int8_ignores_narrow_bits(mobilenet):
     acc = load_accelerator("systolic_int8")
     a = estimate(mobilenet, acc, (8, 8))["totals"]
@@ -162,7 +171,7 @@ def _naive(layer, acc, bw, ba):
             "bops": layer.macs * bw * ba, "weight_bytes": layer.params * bw / 8}
 
 
-@pytest.mark.parametrize("accel", ACCELS)
+@pytest.mark.parametrize("accel", ACCELS + ("configs/hw/systolic_int4_int8.yaml",))
 @pytest.mark.parametrize("seed", [0, 1])
 def test_vectorized_table_equals_naive_loop(accel, seed):
     rng = np.random.default_rng(seed)
