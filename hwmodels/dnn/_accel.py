@@ -300,7 +300,9 @@ class Accelerator:
             bricks = np.ceil(bw / 2) * np.ceil(ba / 2)
             e = e_cycle * bricks / self.lanes
         elif self.kind == "systolic":
-            p, s = self.precision(bw, ba)
+            # One PE of the widest precision, splitting into `speedup` narrower MACs.
+            _, s = self.precision(bw, ba)
+            p = max(self.precisions)
             e = t.fixed_energy_pj(p, p) / s
         else:
             p2, p1 = t.power_coef
