@@ -17,8 +17,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import nnls
-
 from bitsmith.hwmodels._fircorpus import (
     DEFAULT_CACHE,
     random_spec,
@@ -28,6 +26,7 @@ from bitsmith.hwmodels._fircorpus import (
 )
 from bitsmith.hwmodels._firstruct import LUT_FEATURES
 from bitsmith.hwmodels.fir import fir_features
+from scipy.optimize import nnls
 
 DATA = Path(__file__).resolve().parent.parent / "hwmodels" / "data"
 
@@ -105,7 +104,7 @@ def main(argv=None) -> int:
     out = {
         "yosys": tool,
         "flow": "synth_xilinx -flatten [-nodsp for CSD designs]; stat -json",
-        "date": datetime.date.today().isoformat(),
+        "date": datetime.datetime.now(tz=datetime.UTC).date().isoformat(),
         "seed": args.seed,
         "targets": {
             args.target: {
