@@ -14,8 +14,11 @@ def run(problem, rng, ev, max_steps):
 
     Each step evaluates (with ``problem.evaluate``) every one-step raise whose cost fits
     (checked first with the cheap ``problem.cost``) and applies the one with the largest
-    error drop per unit of budget-normalized cost increase. Stops when no raise fits or
-    none lowers the error.
+    error drop per unit of budget-normalized cost increase. When no raise lowers the error
+    (a plateau: e.g. a max-type error that one coefficient alone cannot move), it takes the
+    raise with the least error (then of the narrowest variable, then the cheapest) and carries
+    on; it stops when no raise fits
+    and returns the best point it visited.
 
     Options
     -------
@@ -29,6 +32,7 @@ def run(problem, rng, ev, max_steps):
     idx = np.zeros(n, dtype=np.int64)
     err0, cost0 = ev(problem.to_width(idx)[None, :])
     err0, cost0 = err0[0], cost0[0]
+    best = (idx.copy(), err0, cost0)
     step = 0
     total = int(top.sum()) if max_steps is None else int(max_steps)
     while max_steps is None or step < max_steps:
@@ -45,12 +49,19 @@ def run(problem, rng, ev, max_steps):
         err, cost = ev(W[fits])
         drop = err0 - err
         dc = (np.maximum(cost - cost0, 0) / scale).sum(axis=1)
-        ratio = np.where(dc > 0, drop / np.maximum(dc, 1e-300), np.inf * np.sign(drop))
+        with np.errstate(invalid="ignore"):
+            ratio = np.where(dc > 0, drop / np.maximum(dc, 1e-300),
+                             np.where(drop > 0, np.inf, -np.inf))
         j = int(np.argmax(ratio))
         if drop[j] <= 0:
-            break
+            # plateau: least error, then the narrowest variable, then least added cost
+            narrow = idx[can[fits]]
+            j = int(np.lexsort((dc, narrow, err))[0])
         idx = cand[fits][j]
         err0, cost0 = err[j], cost[j]
+        if err0 < best[1]:
+            best = (idx.copy(), err0, cost0)
         step += 1
         ev.end_iteration(step, total)
+    idx, err0, cost0 = best
     return problem.to_width(idx), err0, cost0

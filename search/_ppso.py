@@ -35,6 +35,8 @@ def run(problem, rng, ev, **o):
         Velocity clamp in index units; default (K_i - 1) / 2 per variable.
     max_evals : int or None
         Stop before an iteration would exceed this many evaluations.
+    x0 : sequence of int or None
+        Starting widths of particle 0 (e.g. a heuristic's answer); None: random.
     penalty_exponent : 1 or 2
         q.
     penalty_weight : float or None

@@ -25,6 +25,7 @@ SWARM_DEFAULTS = {
     "w_schedule": None,
     "v_max": None,
     "max_evals": None,
+    "x0": None,
 }
 
 #: Linear inertia schedule endpoints (Shi and Eberhart).
@@ -112,13 +113,19 @@ def run_swarm(
         ``prepare(I) -> I`` applied to rounded index positions before evaluation (GC-PSO
         repair); the result replaces the particles' positions.
     first_position : numpy.ndarray of int64 (N,), optional
-        Initial index position of particle 0.
+        Initial index position of particle 0 (the ``x0`` option, in widths, overrides it).
     """
     n, P, T = problem.n_var, int(o["n_particles"]), int(o["n_iter"])
     upper = (problem.n_choices - 1).astype(np.float64)
     v_max = upper / 2 if o["v_max"] is None else np.broadcast_to(float(o["v_max"]), (n,))
     x = rng.uniform(0.0, 1.0, (P, n)) * upper
     v = rng.uniform(-1.0, 1.0, (P, n)) * v_max
+    if o.get("x0") is not None:
+        # a caller's starting point (widths) wins over the method's own seed particle
+        x0 = np.asarray(o["x0"], dtype=np.int64).reshape(-1)
+        if x0.size != n:
+            raise ValueError(f"x0 must give one width per variable ({n}), not {x0.size}")
+        first_position = problem.to_index(x0[None, :])[0]
     if first_position is not None:
         x[0] = first_position
     pbest = pb_err = pb_cost = pb_fit = None

@@ -401,3 +401,34 @@ def test_plot_stability_region_agg():
     ax = plot_stability_region(w=0.729, c=2.988)
     assert ax.get_xlabel() == "inertia weight w"
     assert len(ax.lines) == 2
+
+
+def test_x0_seeds_particle_zero_and_is_checked():
+    """A given start point is evaluated, so the answer is never worse than it."""
+    from bitsmith.search import minimize, random_separable
+
+    rng = np.random.default_rng(11)
+    p = random_separable(rng, 30, 6)
+    exact = minimize(p, method="mckp_dp")
+    for method in ("gcpso", "ppso"):
+        r = minimize(p, method=method, seed=3, n_particles=4, n_iter=2, x0=exact.x)
+        assert r.error <= exact.error * (1 + 1e-12)
+    with pytest.raises(ValueError, match=r"x0 must give one width per variable \(30\), not 2"):
+        minimize(p, method="gcpso", x0=[2, 3])
+
+
+def test_greedy_crosses_plateaus():
+    """A max-type error that no single raise lowers must not stop the greedy at the start."""
+    from bitsmith.search import FunctionProblem, minimize
+
+    choices = tuple((0, 1, 2, 3) for _ in range(4))
+
+    def err(X):
+        return 10.0 - np.min(X, axis=1)  # only raising every variable helps
+
+    def cost(X):
+        return X.sum(axis=1, keepdims=True)
+
+    p = FunctionProblem(choices, (8,), err, cost)
+    r = minimize(p, method="greedy")
+    assert r.x == (2, 2, 2, 2) and r.error == 8.0

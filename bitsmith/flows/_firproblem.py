@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..search import Problem
+from ..search import Problem, SeparableProblem
 from ..sim import FirDesign, Rounding, quantize_coefficient_batch, quantize_coefficients
 
 # the batch path needs the quantizer's integer significands and exponents, which the public
@@ -51,11 +51,15 @@ class FirAllocationProblem(Problem):
         Rounding of each coefficient to its width.
     n_freq : int
         Frequency grid of the response metrics.
+    separable_ref : int or None
+        Build the separable LUT table around a uniform point of this width (bits) and cost
+        candidates from it (see :meth:`_separable_table`); None costs every candidate with
+        the full model (exact, but the search's repair is then ~100x slower).
     """
 
     def __init__(self, h, design: FirDesign, vmap, choices, budget: int, cost_fn,
                  objective: str = "spec", coef_rounding: Rounding = Rounding.ROUND_HALF_EVEN,
-                 n_freq: int = 1024):
+                 n_freq: int = 1024, separable_ref: int | None = 12):
         super().__init__(choices, (int(budget),))
         if objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, "
@@ -75,11 +79,82 @@ class FirAllocationProblem(Problem):
         self.delta_p = 10 ** (design.passband_ripple_db / 20) - 1
         self.delta_s = 10 ** (-design.stopband_atten_db / 20)
 
+        self.cost_table = None
+        if separable_ref is not None:
+            self.cost_table = self._separable_table(int(separable_ref))
+
+    def _separable_table(self, ref_bits: int) -> np.ndarray:
+        """Marginal LUT cost of each variable's choices around a uniform reference point.
+
+        ``C_sep(x) = C(ref) + sum_j [C(ref with x_j) - C(ref)]``: exact at the reference and
+        for single-variable moves, approximate elsewhere (adder widths couple the taps).
+        The search then costs and repairs candidates from this table (fast and exact for
+        it); the flow reports the full model and yosys for the chosen design.
+        """
+        N, kmax = self.n_var, int(self.n_choices.max())
+        ref = np.array([min(c, key=lambda w: abs(w - ref_bits)) for c in self.choices])
+        rows = []
+        for j in range(N):
+            X = np.tile(ref, (kmax, 1))
+            X[:, j] = self.width_table[j]
+            rows.append(X)
+        full = self.full_cost(np.concatenate(rows)).reshape(N, kmax)
+        c_ref = int(self.full_cost(ref[None, :])[0])
+        table = full - c_ref
+        table[0] += c_ref
+        return table[None, :, :].astype(np.int64)
+
+    def surrogate(self) -> SeparableProblem:
+        """The separable noise-power surrogate of this problem (an MCKP).
+
+        Error of variable j at width b: the squared quantization error of its coefficients,
+        sum_k (Q_b(h_k) - h_k)^2 over its taps -- by Parseval, the surrogate's total is the
+        squared RMS response error over the whole band, exactly, since each coefficient is
+        quantized on its own. Cost: this problem's separable LUT table.
+        """
+        if self.cost_table is None:
+            raise ValueError("the surrogate needs the separable cost table (separable_ref)")
+        errs = []
+        for j, ch in enumerate(self.choices):
+            x = np.array([c[-1] for c in self.choices])
+            X = np.tile(x, (len(ch), 1))
+            X[:, j] = ch
+            taps = list(self.vmap[j])
+            Q = self.quantized(X)[:, taps]
+            errs.append(np.sum((Q - self.h[taps]) ** 2, axis=1))
+        k = self.n_choices
+        costs = [self.cost_table[:, j, : k[j]] for j in range(self.n_var)]
+        return SeparableProblem(errs, costs, self.budgets, self.choices)
+
+    def common_lsb(self, word_bits: int) -> tuple[np.ndarray, int, tuple[int, ...]]:
+        """The classic uniform quantization: every coefficient a ``word_bits`` word on ONE LSB.
+
+        The LSB is set by the largest coefficient (it uses the whole word); smaller ones
+        have fewer significant bits, and those below half an LSB become 0 (pruned).
+
+        Returns
+        -------
+        (raw (L,) int64, coef_frac, tap widths)
+            Tap widths are each coefficient's significant bits (0 for zeros).
+        """
+        from ..sim import coef_significant_bits
+
+        h = _cleaned(self.h)
+        _, p = np.frexp(np.max(np.abs(h)))
+        q, frac = _quantize_own_exponent(h[np.argmax(np.abs(h))], np.array(word_bits),
+                                         self.coef_rounding, None)
+        F = int(frac)
+        raw, F = quantize_coefficients(h, [word_bits] * h.size, self.coef_rounding,
+                                       max_frac=F)
+        widths = tuple(max(2, coef_significant_bits(c)) if c else 0 for c in raw)
+        return np.array(raw, dtype=np.int64), F, widths
+
     def with_budget(self, budget: int) -> FirAllocationProblem:
-        """The same problem under another LUT budget."""
-        return FirAllocationProblem(self.h, self.design, self.vmap, self.choices, budget,
-                                    self.cost_fn, self.objective, self.coef_rounding,
-                                    self.n_freq)
+        """The same problem under another LUT budget (sharing the cost table)."""
+        other = object.__new__(FirAllocationProblem)
+        other.__dict__.update(self.__dict__)
+        other.budgets = (int(budget),)
+        return other
 
     # -- views ----------------------------------------------------------------------------
     def tap_widths(self, X) -> np.ndarray:
@@ -129,11 +204,21 @@ class FirAllocationProblem(Problem):
         err = np.abs(Hq - self._H)
         return err.max(axis=1) if kind == "max" else np.sqrt(np.mean(err**2, axis=1))
 
-    def error(self, X) -> np.ndarray:
-        Q = self.quantized(X)
+    def error_of_values(self, Q) -> np.ndarray:
+        """The objective of tap values Q (n, L)."""
         if self.objective == "spec":
             return self.spec_error(Q)
         return self.response_error(Q, self.objective)
 
+    def error(self, X) -> np.ndarray:
+        return self.error_of_values(self.quantized(X))
+
+    def full_cost(self, X) -> np.ndarray:
+        """LUTs (n,) of the full cost model (not the separable table)."""
+        return np.asarray(self.cost_fn(*self.raw_batch(X)), dtype=np.int64).reshape(-1)
+
     def cost(self, X) -> np.ndarray:
-        return np.asarray(self.cost_fn(*self.raw_batch(X)), dtype=np.int64).reshape(-1, 1)
+        if self.cost_table is None:
+            return self.full_cost(X).reshape(-1, 1)
+        idx = self.to_index(X)
+        return self.cost_table[:, np.arange(self.n_var), idx].sum(axis=2).T.copy()

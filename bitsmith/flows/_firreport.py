@@ -77,9 +77,10 @@ def _plot_pareto(path, runs, uniform, best_uniform, est_luts, objective):
                 front_c.append(c[i])
                 front_e.append(e[i])
         ax.step(front_c, front_e, where="post", color="tab:blue", label="Pareto front (mixed)")
-    uc = [u["luts"] for u in uniform]
-    ue = [u["error"] for u in uniform]
-    ax.plot(uc, ue, "s-", ms=3, color="tab:orange", label="uniform widths")
+    for scaling, color in (("own_exponent", "tab:orange"), ("common_lsb", "tab:red")):
+        rows = [u for u in uniform if u["scaling"] == scaling]
+        ax.plot([u["luts"] for u in rows], [u["error"] for u in rows], "s-", ms=3,
+                color=color, label=f"uniform widths ({scaling.replace('_', ' ')})")
     if objective == "spec":
         ax.axhline(1.0, color="r", ls="--", lw=1, label="spec limit")
     ax.axvline(est_luts, color="tab:green", ls=":", label=f"chosen ({est_luts} LUTs)")
@@ -134,11 +135,18 @@ def write_report(out: Path, cfg, *, design, h, spec, problem, spec_problem, best
     ]))
     lines += ["## Allocation", "", "![allocation](allocation.png)", ""]
     if best_uniform:
-        lines.append(f"Best uniform width meeting the spec: {best_uniform['bits']} bits, "
+        lines.append(f"Cheapest uniform width meeting the spec: {best_uniform['bits']}-bit "
+                     f"coefficients ({best_uniform['scaling'].replace('_', ' ')}), "
                      f"{best_uniform['luts']} LUTs (estimate). Mixed precision: "
                      f"{s['estimated_luts']} LUTs, **{100 * s['lut_saving_vs_uniform']:.1f} % "
-                     "fewer**.")
+                     "fewer**. Uniform widths, both scalings (own exponent: every coefficient "
+                     "has the width in significant bits; common LSB: classic fixed-point "
+                     "words on one LSB):")
         lines.append("")
+        lines.append(markdown_table(
+            ["bits", "scaling", "LUTs (estimate)", "spec error (<= 1 meets)", "meets"],
+            [[u["bits"], u["scaling"], u["luts"], f"{u['spec_error']:.3f}", u["meets"]]
+             for u in uniform if u["spec_error"] < 20]))
     rows = [[m, f"{v['error']:.4g}", v["luts"], v["feasible"], v["n_evals"], v["n_infeasible"]]
             for m, v in s["methods"].items()]
     lines.append(f"Methods at the final budget of {s['budget_luts']} LUTs:")

@@ -87,6 +87,11 @@ SCHEMA = Section({
                           default=["ppso", "greedy", "mckp_greedy", "uniform"]),
         "n_particles": Field(int, default=30, min=2, max=1000),
         "n_iter": Field(int, default=80, min=1, max=10000),
+        "seed_from_surrogate": Field(bool, default=True,
+                                     doc="start one PSO particle at the MCKP optimum of the "
+                                         "separable noise-power surrogate"),
+        "polish": Field(bool, default=True,
+                        doc="after the search, lower single coefficients while the spec holds"),
         "bisection_steps": Field(int, default=7, min=1, max=30,
                                  doc="LUT-budget bisection steps (objective spec)"),
     }, default={}),
@@ -232,7 +237,10 @@ def run(cfg: dict, ctx: RunContext) -> dict:
     sym = float_symmetry(h)
     vmap = variable_map(h.size, sym)
     widths = tuple(range(a["min_bits"], a["max_bits"] + 1))
-    choices = tuple(((0,) if a["allow_pruning"] else ()) + widths for _ in vmap)
+    # width 0 prunes a coefficient; the largest one is always kept (a filter needs a tap)
+    main_var = next(j for j, taps in enumerate(vmap) if int(np.argmax(np.abs(h))) in taps)
+    choices = tuple(((0,) if a["allow_pruning"] and j != main_var else ()) + widths
+                    for j in range(len(vmap)))
     cost_fn = _cost_fn(cfg, fmt_in, fmt_out)
     big = 10**12
     base = FirAllocationProblem(h, design, vmap, choices, big, cost_fn, a["objective"])
@@ -251,16 +259,10 @@ def run(cfg: dict, ctx: RunContext) -> dict:
             f"{m.passband_ripple_db:.4f} dB (allowed {design.passband_ripple_db:g})",
             file=path, key_path="allocation.max_bits")
 
-    # 4. uniform baseline: narrowest common width meeting the spec, and its cost
-    uniform = []
-    for b in widths:
-        x = np.full((1, len(vmap)), b)
-        err, cost = base.evaluate(x)
-        spec_err = float(spec_p.error(x)[0])
-        uniform.append({"bits": b, "error": float(err[0]), "luts": int(cost[0, 0]),
-                        "spec_error": spec_err, "meets": spec_err <= 1})
+    # 4. uniform baselines: every width, both scalings; the cheapest meeting the spec
+    uniform = uniform_baselines(base, spec_p, widths)
     uni_ok = [u for u in uniform if u["meets"]]
-    best_uniform = uni_ok[0] if uni_ok else None
+    best_uniform = min(uni_ok, key=lambda u: u["luts"]) if uni_ok else None
     x_min = np.array([c[0] for c in choices])
     min_cost = int(base.cost(x_min[None, :])[0, 0])
 
@@ -268,9 +270,12 @@ def run(cfg: dict, ctx: RunContext) -> dict:
     runs = []  # every search run: (label, budget, SearchResult)
 
     def solve(problem, method, label):
-        mopts = opts if method in ("gcpso", "ppso") else {}
+        mopts = dict(opts) if method in ("gcpso", "ppso") else {}
         if method == "random":
             mopts = {"n_evals": a["n_particles"] * a["n_iter"]}
+        if method in ("gcpso", "ppso") and a["seed_from_surrogate"]:
+            # start one particle at the exact optimum of the separable noise surrogate
+            mopts["x0"] = search.minimize(problem.surrogate(), method="mckp_dp").x
         res = search.minimize(problem, method=method, seed=ctx.seed,
                               progress=ctx.progress(f"{label:>22}"), **mopts)
         runs.append((label, problem.budgets[0], res))
@@ -280,27 +285,21 @@ def run(cfg: dict, ctx: RunContext) -> dict:
         if best_uniform is None:
             raise ConfigError("no uniform width meets the spec", file=path,
                               key_path="allocation.max_bits")
-        lo, hi = min_cost, best_uniform["luts"]
-        best = None
-        ctx.log(f"fir: bisection on the LUT budget between {lo} and {hi} LUTs")
-        for step in range(a["bisection_steps"]):
-            mid = (lo + hi) // 2
-            if mid <= lo:
-                break
-            res = solve(base.with_budget(mid), a["method"], f"{a['method']} @{mid} LUTs")
-            ok = res.feasible and res.error <= 1
-            ctx.log(f"  step {step + 1}: budget {mid} LUTs -> spec error {res.error:.4f} "
-                    f"({'meets' if ok else 'fails'}), {res.cost[0]} LUTs")
-            if ok:
-                hi = int(res.cost[0])
-                best = res
-            else:
-                lo = mid
+        u_x = np.asarray(best_uniform["x"])
+        u_cost = int(base.cost(u_x[None, :])[0, 0])
+        ctx.log(f"fir: best uniform: {best_uniform['bits']}-bit words "
+                f"({best_uniform['scaling']}), {best_uniform['luts']} LUTs; bisection on the "
+                f"LUT budget between {min_cost} and {u_cost}")
+        best, hi = least_luts_meeting_spec(
+            base, lambda p, label: solve(p, a["method"], f"{a['method']} {label}"), min_cost,
+            u_cost, a["bisection_steps"], ctx.log)
         if best is None:  # the uniform design itself is the answer
-            x_u = np.full(len(vmap), best_uniform["bits"])
-            best_x, budget = x_u, best_uniform["luts"]
+            best_x, budget = u_x, u_cost
         else:
             best_x, budget = np.asarray(best.x), hi
+        if a["polish"]:
+            best_x = polish(base, best_x, ctx.log)
+            budget = int(base.cost(best_x[None, :])[0, 0])
     else:
         budget = a["budget_luts"]
         if budget < min_cost:
@@ -328,12 +327,13 @@ def run(cfg: dict, ctx: RunContext) -> dict:
     # 6-8. the chosen design, simulated, generated, verified, synthesized
     spec = _spec(base, best_x, cfg, fmt_in, fmt_out)
     result = _implement(spec, h, design, cfg, ctx)
-    est_luts = int(base.cost(best_x[None, :])[0, 0])
+    est_luts = int(base.full_cost(best_x[None, :])[0])
     summary = {
         "taps": int(h.size), "variables": len(vmap), "symmetry": sym.value,
         "budget_luts": int(budget), "estimated_luts": est_luts,
         "allocation_widths": [int(v) for v in best_x],
         "uniform": best_uniform,
+        "uniform_all": uniform,
         "lut_saving_vs_uniform": (None if best_uniform is None
                                   else 1 - est_luts / best_uniform["luts"]),
         "spec_error": float(spec_p.error(best_x[None, :])[0]),
@@ -350,7 +350,8 @@ def run(cfg: dict, ctx: RunContext) -> dict:
         "meets_spec": summary["meets_spec"],
         "rtl_matches_model": all(v["mismatches"] == 0 and v["samples_checked"] > 0
                                  for v in result["verification"].values()),
-        "lint_clean": result["lint"]["warnings"] == 0 if result["lint"] else True,
+        "lint_clean": (result["lint"]["warnings"] == 0 and result["lint"]["returncode"] == 0
+                       if result["lint"] else True),
         "no_latches": (result["synthesis"] or {}).get("latches", 0) == 0,
     }
     summary["checks"] = checks
@@ -364,42 +365,117 @@ def run(cfg: dict, ctx: RunContext) -> dict:
     return summary
 
 
-def _mckp_surrogate(problem, ctx, runs):
-    """MCKP greedy on the separable surrogate: squared coefficient error (= RMS response
-    error squared, by Parseval) and a per-variable LUT cost, then scored on the real problem.
+def uniform_baselines(problem, spec_problem, widths) -> list[dict]:
+    """Every uniform coefficient width, in both scalings, with its LUTs and errors.
+
+    ``own_exponent``: every coefficient gets ``bits`` significant bits at its own exponent
+    (the mixed search's representation with all widths equal). ``common_lsb``: the classic
+    fixed-point word -- ``bits``-bit words on the LSB the largest coefficient sets, small
+    coefficients keep fewer significant bits. LUTs are the full cost model's.
     """
+    rows = []
+    for b in widths:
+        x = np.full(problem.n_var, b)
+        Q = problem.quantized(x[None, :])
+        rows.append(_uniform_row(problem, spec_problem, "own_exponent", b, x, Q,
+                                 int(problem.full_cost(x[None, :])[0])))
+        raw, frac, tap_w = problem.common_lsb(b)
+        x = np.array([tap_w[taps[0]] for taps in problem.vmap])
+        ok = all(int(v) in ch for v, ch in zip(x, problem.choices, strict=True))
+        if not ok:  # a width outside the allowed set (e.g. the kept tap pruned)
+            continue
+        Q = (raw * 2.0**-frac)[None, :]
+        luts = int(problem.cost_fn(raw[None, :], np.array([frac]), np.array([tap_w]))[0])
+        rows.append(_uniform_row(problem, spec_problem, "common_lsb", b, x, Q, luts))
+    return rows
+
+
+def _uniform_row(problem, spec_problem, scaling, bits, x, Q, luts):
+    spec_err = float(spec_problem.spec_error(Q)[0])
+    return {"scaling": scaling, "bits": int(bits), "x": [int(v) for v in x], "luts": luts,
+            "error": float(problem.error_of_values(Q)[0]), "spec_error": spec_err,
+            "meets": spec_err <= 1}
+
+
+def polish(problem, x, log=None):
+    """Greedy descent: lower single variables one step while the spec still holds.
+
+    Tries the steps that save the most LUTs first; repeats until no step keeps the spec
+    error <= 1. Every accepted point meets the spec, and each pass costs at most one
+    batch evaluation of N candidates.
+    """
+    x = np.array(x, dtype=np.int64)
+    idx = problem.to_index(x[None, :])[0]
+    start = int(problem.cost(x[None, :])[0, 0])
+    while True:
+        can = np.flatnonzero(idx > 0)
+        if can.size == 0:
+            break
+        cand = np.repeat(idx[None, :], can.size, axis=0)
+        cand[np.arange(can.size), can] -= 1
+        err, cost = problem.evaluate(problem.to_width(cand))
+        ok = err <= 1
+        if not ok.any():
+            break
+        order = np.lexsort((err, cost[:, 0]))  # cheapest first, then least error
+        idx = cand[order[np.argmax(ok[order])]]
+    x = problem.to_width(idx[None, :])[0]
+    if log:
+        log(f"  polish: {start} -> {int(problem.cost(x[None, :])[0, 0])} LUTs")
+    return x
+
+
+def least_luts_meeting_spec(problem, solve, lo: int, hi: int, steps: int, log=None):
+    """Bisection on the LUT budget for the least LUTs whose best allocation meets the spec.
+
+    Parameters
+    ----------
+    problem : FirAllocationProblem
+        With objective ``spec`` (met when the error is <= 1).
+    solve : callable
+        ``solve(problem_at_budget, label) -> SearchResult``.
+    lo, hi : int
+        A budget known to fail (LUTs) and one known to pass (e.g. the best uniform width's).
+    steps : int
+        Bisection steps.
+    log : callable, optional
+        Progress messages.
+
+    Returns
+    -------
+    (SearchResult or None, int)
+        The cheapest passing result found (None if none beat ``hi``) and its LUTs.
+    """
+    best = None
+    for step in range(steps):
+        mid = (lo + hi) // 2
+        if mid <= lo:
+            break
+        res = solve(problem.with_budget(mid), f"@{mid} LUTs")
+        ok = res.feasible and res.error <= 1
+        if log:
+            log(f"  step {step + 1}: budget {mid} LUTs -> spec error {res.error:.4f} "
+                f"({'meets' if ok else 'fails'}), {res.cost[0]} LUTs")
+        if ok:
+            hi, best = int(res.cost[0]), res
+        else:
+            lo = mid
+    return best, hi
+
+
+def _mckp_surrogate(problem, ctx, runs):
+    """MCKP (greedy) on the separable noise-power surrogate, scored on the real objective."""
     from .. import search
 
-    n = problem.n_var
-    errs, costs = [], []
-    x_ref = np.array([c[-1] for c in problem.choices])
-    for j, ch in enumerate(problem.choices):
-        X = np.tile(x_ref, (len(ch), 1))
-        X[:, j] = ch
-        Q = problem.quantized(X)
-        errs.append(np.sum((Q - problem.h) ** 2, axis=1))
-        costs.append(problem.cost(X)[:, 0])
-    # per-variable cost relative to the all-max design, shifted to be >= 0
-    base_cost = int(problem.cost(x_ref[None, :])[0, 0])
-    costs = [c - c.min() for c in costs]
-    slack = problem.budgets[0] - (base_cost - sum(int(c[-1]) for c in costs))
-    surrogate = search.SeparableProblem(errs, costs, budgets=(max(slack, 0),),
-                                        choices=problem.choices)
     t0 = time.perf_counter()
-    try:
-        res = search.minimize(surrogate, method="mckp_greedy", seed=ctx.seed)
-    except ValueError:
-        x = np.array([c[0] for c in problem.choices])
-    else:
-        x = np.asarray(res.x)
-    # the surrogate's cost is approximate: lower the costliest steps until the real one fits
-    e, c = problem.evaluate(x[None, :])
+    sur = search.minimize(problem.surrogate(), method="mckp_greedy", seed=ctx.seed)
+    e, c = problem.evaluate(np.asarray(sur.x)[None, :])
     out = search.SearchResult(
-        x=tuple(int(v) for v in x), error=float(e[0]), cost=(int(c[0, 0]),),
-        feasible=bool(c[0, 0] <= problem.budgets[0]), n_evals=2 * n + 1,
+        x=sur.x, error=float(e[0]), cost=(int(c[0, 0]),),
+        feasible=bool(c[0, 0] <= problem.budgets[0]), n_evals=1,
         n_infeasible=int(c[0, 0] > problem.budgets[0]),
         wall_time_s=time.perf_counter() - t0,
-        history={"iteration": np.array([0]), "n_evals": np.array([2 * n + 1]),
+        history={"iteration": np.array([0]), "n_evals": np.array([1]),
                  "best_error": np.array([float(e[0])])},
         method="mckp_greedy", options={"surrogate": "squared coefficient error"})
     runs.append(("mckp_greedy (surrogate)", problem.budgets[0], out))
@@ -482,17 +558,22 @@ def spec_json(spec) -> str:
 
 
 def _lint(path: Path) -> dict:
-    """``verilator --lint-only -Wall``: the number of warnings (0 expected) and the log."""
+    """``verilator --lint-only -Wall``: warnings and errors counted (0 expected) and the log.
+
+    Any waivers :mod:`bitsmith.sim.hdl` still applies for Amaranth's code generator are
+    applied here too, and reported.
+    """
     import subprocess
 
-    from ..sim.hdl import ensure_verilator
+    from ..sim import hdl
 
-    root = ensure_verilator()
-    r = subprocess.run([str(root / "bin" / "verilator"), "--lint-only", "-Wall", str(path)],
-                       capture_output=True, text=True)
-    warnings = sum(1 for line in r.stderr.splitlines() if line.startswith("%Warning"))
-    errors = sum(1 for line in r.stderr.splitlines() if line.startswith("%Error"))
-    return {"warnings": warnings + errors, "returncode": r.returncode,
+    root = hdl.ensure_verilator()
+    waivers = tuple(getattr(hdl, "AMARANTH_VERILATOR_WAIVERS", ()))
+    r = subprocess.run([str(root / "bin" / "verilator"), "--lint-only", "-Wall", *waivers,
+                        "--top-module", "fir", str(path)], capture_output=True, text=True)
+    lines = r.stderr.splitlines()
+    warnings = sum(1 for line in lines if line.startswith(("%Warning", "%Error")))
+    return {"warnings": warnings, "returncode": r.returncode, "waivers": list(waivers),
             "log": r.stderr.strip()[-2000:]}
 
 
@@ -503,7 +584,8 @@ def _headline(s: dict) -> list[str]:
              f"{s['response']['passband_ripple_db']:.4f} dB"]
     if s["uniform"]:
         lines.append(f"LUTs (estimate): mixed {s['estimated_luts']} vs best uniform "
-                     f"{s['uniform']['bits']} bits {s['uniform']['luts']} "
+                     f"({s['uniform']['bits']}-bit, {s['uniform']['scaling']}) "
+                     f"{s['uniform']['luts']} "
                      f"({100 * s['lut_saving_vs_uniform']:.1f} % fewer)")
     if s["synthesis"]:
         lines.append(f"yosys: {s['synthesis']['luts']} LUTs, {s['synthesis']['ffs']} FFs, "

@@ -1,0 +1,105 @@
+"""The FIR flow end to end, and its input checks (which fail before any search)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from bitsmith.cli import main
+
+SMALL = """\
+kind: fir
+seed: 2
+filter: {response: lowpass, edges: [0.25, 0.45], numtaps: 21, method: remez,
+         passband_ripple_db: 0.5, stopband_atten_db: 40}
+input: {int_bits: 1, frac_bits: 11}
+output: {int_bits: 1, frac_bits: 13}
+allocation: {min_bits: 2, max_bits: 14, n_particles: 12, n_iter: 15, bisection_steps: 4,
+             compare: [ppso, greedy, mckp_greedy, uniform]}
+verification: {simulators: [SIM], random_samples: 3000}
+synthesis: {enabled: SYNTH}
+report: {noise_samples: 20000}
+"""
+
+
+def _run(tmp_path, text, *extra):
+    cfg = tmp_path / "fir.yaml"
+    cfg.write_text(text)
+    out = tmp_path / "out"
+    return main(["run", str(cfg), "-o", str(out), "-q", *extra]), out
+
+
+@pytest.mark.hdl
+@pytest.mark.slow
+def test_small_fir_end_to_end(tmp_path):
+    code, out = _run(tmp_path, SMALL.replace("SIM", "icarus").replace("SYNTH", "true"))
+    s = json.loads((out / "summary.json").read_text())
+    assert code == 0, s.get("checks")
+    assert s["meets_spec"] and s["spec_error"] <= 1
+    # the RTL matched the bit-true model on every sample it saw
+    v = s["verification"]["icarus"]
+    assert v["mismatches"] == 0 and v["samples_checked"] >= 3000
+    # mixed precision never costs more than the best uniform width meeting the spec
+    assert s["estimated_luts"] <= s["uniform"]["luts"]
+    assert s["synthesis"]["latches"] == 0 and s["synthesis"]["luts"] > 0
+    assert abs(s["noise"]["prediction_error_db"]) < 1.0
+    for name in ("report.md", "response.png", "allocation.png", "convergence.png",
+                 "pareto.png", "rtl/fir.v", "rtl/fir.coe", "allocation.json"):
+        assert (out / name).is_file(), name
+    alloc = json.loads((out / "allocation.json").read_text())
+    from bitsmith.sim import FirSpec  # noqa: F401
+    from bitsmith.sim._firspec import spec_from_json
+
+    spec = spec_from_json((out / "rtl" / "spec.json").read_text())
+    assert list(spec.coefficients) == alloc["coefficients"]
+    assert s["methods"]["gcpso"]["n_infeasible"] == 0
+
+
+BAD = [
+    ("edges: [0.25, 0.45]", "edges: [0.45, 0.25]", r"filter: band edges must increase"),
+    ("numtaps: 21", "numtaps: 0", r"filter.numtaps: must be an integer between 1 and 1023"),
+    ("max_bits: 14", "max_bits: 40", r"allocation.max_bits: must be an integer between 2 and 32"),
+    ("stopband_atten_db: 40", "stopband_atten_db: 150",
+     r"float remez design with 21 taps does not meet the spec"),
+    ("max_bits: 14", "max_bits: 4",
+     r"allocation.max_bits: the spec cannot be met within the allowed widths"),
+    ("numtaps: 21", "numtaps: .nan", r"filter.numtaps: must be an integer"),
+]
+
+
+@pytest.mark.parametrize("old, new, message", BAD)
+def test_bad_spec_fails_before_search(tmp_path, capsys, old, new, message):
+    text = SMALL.replace("SIM", "icarus").replace("SYNTH", "false")
+    assert old in text
+    code, out = _run(tmp_path, text.replace(old, new))
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert __import__("re").search(message, err), err
+    assert not out.exists()
+    assert "gcpso" not in err  # no search started
+
+
+def test_allocation_problem_cost_matches_spec_cost():
+    """The batch cost the search sees equals fir_cost of the spec built from the point."""
+    from bitsmith.flows._firproblem import FirAllocationProblem
+    from bitsmith.flows.fir import _BatchCost, _spec
+    from bitsmith.hwmodels.fir import fir_cost
+    from bitsmith.sim import FirDesign, QFormat, design_fir, symmetry, variable_map
+
+    d = FirDesign("lowpass", (0.2, 0.35), numtaps=31, method="remez")
+    h = design_fir(d)
+    vm = variable_map(h.size, symmetry(h))
+    ch = tuple((0, *range(2, 17)) for _ in vm)
+    cfg = {"implementation": {"form": "direct", "fold_symmetric": True, "multiplier": "csd",
+                              "pipeline": 1},
+           "output": {"rounding": "round_half_up", "overflow": "saturate"},
+           "target": {"device": "xc7"}}
+    fi, fo = QFormat(1, 15), QFormat(1, 17)
+    cost = _BatchCost(fi, fo, "round_half_up", "saturate", "direct", True, "csd", 1, "xc7")
+    p = FirAllocationProblem(h, d, vm, ch, 10**9, cost)
+    rng = np.random.default_rng(0)
+    X = rng.choice(ch[0], size=(12, len(vm)))
+    X[:, len(vm) // 2] = 12  # keep the centre tap
+    batch = p.cost(X)[:, 0]
+    for x, c in zip(X, batch, strict=True):
+        assert fir_cost(_spec(p, x, cfg, fi, fo)).luts == c
