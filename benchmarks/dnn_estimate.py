@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 
 import torch
+
 from bitsmith.hwmodels.dnn import cost_table, estimate, load_accelerator, pe_table, trace_model
 from bitsmith.hwmodels.dnn.models import build
 

@@ -19,6 +19,7 @@ import time
 
 import apytypes as apy
 import numpy as np
+
 from bitsmith.sim import Overflow, QFormat, Rounding, quantize, requantize
 
 

@@ -15,6 +15,7 @@ import argparse
 import time
 
 import numpy as np
+
 from bitsmith.search import minimize, random_separable
 
 

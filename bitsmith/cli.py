@@ -75,6 +75,8 @@ def _run(config: Path, out: Path | None, seed: int | None, quiet: bool,
         t0 = time.perf_counter()
         with atomic_output_dir(out) as tmp:
             ctx = RunContext(config_path=config, out_dir=tmp, seed=seed, quiet=quiet)
+            if quiet:
+                ctx.log = lambda message: None
             summary = flow.run(cfg, ctx)
             summary = {"kind": kind, "config": str(config), "seed": seed, **summary}
             (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True)

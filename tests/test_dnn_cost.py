@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 import torch
+
 from bitsmith.hwmodels.dnn import (
     cost_table,
     estimate,

@@ -3,6 +3,8 @@
 import pytest
 import torch
 import yaml
+from torch import nn
+
 from bitsmith.hwmodels.dnn import (
     Layer,
     UnsupportedLayerError,
@@ -11,7 +13,6 @@ from bitsmith.hwmodels.dnn import (
     trace_model,
 )
 from bitsmith.hwmodels.dnn.models import ZOO, build, small_cnn
-from torch import nn
 
 
 def _trace(name):

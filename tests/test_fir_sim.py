@@ -8,6 +8,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import scipy.signal
+
 from bitsmith.sim import (
     DesignMethod,
     FirDesign,

@@ -14,6 +14,7 @@ from fractions import Fraction
 import apytypes as apy
 import numpy as np
 import pytest
+
 from bitsmith.sim import (
     MAX_WORD_BITS,
     FixedOverflowError,

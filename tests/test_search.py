@@ -6,6 +6,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
 import pytest
+
 from bitsmith.search import (
     METHODS,
     FunctionProblem,

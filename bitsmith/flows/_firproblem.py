@@ -55,11 +55,15 @@ class FirAllocationProblem(Problem):
         Build the separable LUT table around a uniform point of this width (bits) and cost
         candidates from it (see :meth:`_separable_table`); None costs every candidate with
         the full model (exact, but the search's repair is then ~100x slower).
+    use_sensitivity : bool
+        Offer GC-PSO the coefficient-error sensitivities (:meth:`sensitivity`) instead of
+        letting it estimate them by evaluations.
     """
 
     def __init__(self, h, design: FirDesign, vmap, choices, budget: int, cost_fn,
                  objective: str = "spec", coef_rounding: Rounding = Rounding.ROUND_HALF_EVEN,
-                 n_freq: int = 1024, separable_ref: int | None = 12):
+                 n_freq: int = 1024, separable_ref: int | None = 12,
+                 use_sensitivity: bool = True):
         super().__init__(choices, (int(budget),))
         if objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, "
@@ -79,6 +83,8 @@ class FirAllocationProblem(Problem):
         self.delta_p = 10 ** (design.passband_ripple_db / 20) - 1
         self.delta_s = 10 ** (-design.stopband_atten_db / 20)
 
+        self.use_sensitivity = use_sensitivity
+        self._amp = None
         self.cost_table = None
         if separable_ref is not None:
             self.cost_table = self._separable_table(int(separable_ref))
@@ -148,6 +154,28 @@ class FirAllocationProblem(Problem):
                                        max_frac=F)
         widths = tuple(max(2, coef_significant_bits(c)) if c else 0 for c in raw)
         return np.array(raw, dtype=np.int64), F, widths
+
+    def _amplitude_table(self) -> np.ndarray:
+        """(N, Kmax): RMS amplitude of each variable's coefficient error at each width."""
+        if getattr(self, "_amp", None) is None:
+            sur = self.surrogate()
+            self._amp = np.sqrt(sur.error_table)
+        return self._amp
+
+    def sensitivity(self, x) -> np.ndarray | None:
+        """GC-PSO's repair hint: coefficient-error amplitude added by lowering each variable.
+
+        The response error grows with the amplitude of the coefficient errors (not their
+        power), so the repair ranks one-step decreases by the increase of
+        sqrt(sum of squared coefficient errors) of the variable; None without the
+        separable cost table (``use_sensitivity`` False).
+        """
+        if not self.use_sensitivity or self.cost_table is None:
+            return None
+        amp = self._amplitude_table()
+        idx = self.to_index(np.asarray(x)[None, :])[0]
+        ar = np.arange(self.n_var)
+        return amp[ar, np.maximum(idx - 1, 0)] - amp[ar, idx]
 
     def with_budget(self, budget: int) -> FirAllocationProblem:
         """The same problem under another LUT budget (sharing the cost table)."""

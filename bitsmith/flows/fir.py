@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +88,9 @@ SCHEMA = Section({
                           default=["ppso", "greedy", "mckp_greedy", "uniform"]),
         "n_particles": Field(int, default=30, min=2, max=1000),
         "n_iter": Field(int, default=80, min=1, max=10000),
+        "gcpso_refill": Field(bool, default=False,
+                              doc="GC-PSO greedy refill after repair; off: refill maps most "
+                                  "particles onto the same few points on this problem"),
         "seed_from_surrogate": Field(bool, default=True,
                                      doc="start one PSO particle at the MCKP optimum of the "
                                          "separable noise-power surrogate"),
@@ -199,16 +203,28 @@ class _BatchCost:
 
 # -- the flow --------------------------------------------------------------------------------
 
-def run(cfg: dict, ctx: RunContext) -> dict:
-    """Run the FIR flow; see the module docstring."""
-    from .. import search
+@dataclass(frozen=True)
+class FirSetup:
+    """Everything the allocation needs, built and checked from a validated config."""
+
+    design: object
+    h: np.ndarray
+    symmetry: object
+    vmap: tuple
+    widths: tuple[int, ...]
+    choices: tuple
+    problem: object  #: FirAllocationProblem with the configured objective
+    spec_problem: object  #: the same with objective "spec"
+    fmt_in: object
+    fmt_out: object
+
+
+def setup(cfg: dict, path, log=lambda message: None) -> FirSetup:
+    """Steps 1-3: float design, variables, reachability; raises ConfigError before any search."""
     from ..sim import design_fir, response_metrics, variable_map
     from ..sim import symmetry as float_symmetry
     from ._firproblem import FirAllocationProblem
-    from ._firreport import write_report
 
-    t_start = time.perf_counter()
-    path = ctx.config_path
     a = cfg["allocation"]
     design = _design(cfg, path)
     fmt_in, fmt_out = _formats(cfg, path)
@@ -230,8 +246,8 @@ def run(cfg: dict, ctx: RunContext) -> dict:
             f"{design.stopband_atten_db:g} dB, ripple {float_m.passband_ripple_db:.3f} dB for "
             f"{design.passband_ripple_db:g} dB): raise numtaps or relax the targets",
             file=path, key_path="filter")
-    ctx.log(f"fir: float {design.method.value} design, {h.size} taps: stopband "
-            f"{float_m.stopband_atten_db:.2f} dB, ripple {float_m.passband_ripple_db:.4f} dB")
+    log(f"fir: float {design.method.value} design, {h.size} taps: stopband "
+        f"{float_m.stopband_atten_db:.2f} dB, ripple {float_m.passband_ripple_db:.4f} dB")
 
     # 2. variables
     sym = float_symmetry(h)
@@ -258,6 +274,41 @@ def run(cfg: dict, ctx: RunContext) -> dict:
             f"{m.stopband_atten_db:.2f} dB (need {design.stopband_atten_db:g}) and the ripple "
             f"{m.passband_ripple_db:.4f} dB (allowed {design.passband_ripple_db:g})",
             file=path, key_path="allocation.max_bits")
+    return FirSetup(design, h, sym, tuple(vmap), widths, choices, base, spec_p, fmt_in,
+                    fmt_out)
+
+
+def solve_with(problem, method: str, a: dict, seed: int, progress=None):
+    """Run one search method on the FIR problem with the config's options.
+
+    PSO methods start one particle at the exact MCKP optimum of the separable noise
+    surrogate when ``seed_from_surrogate`` is set.
+    """
+    from .. import search
+
+    mopts = {}
+    if method in ("gcpso", "ppso"):
+        mopts = {"n_particles": a["n_particles"], "n_iter": a["n_iter"]}
+        if method == "gcpso":
+            mopts["refill"] = a["gcpso_refill"]
+        if a["seed_from_surrogate"]:
+            mopts["x0"] = search.minimize(problem.surrogate(), method="mckp_dp").x
+    elif method == "random":
+        mopts = {"n_evals": a["n_particles"] * a["n_iter"]}
+    return search.minimize(problem, method=method, seed=seed, progress=progress, **mopts)
+
+
+def run(cfg: dict, ctx: RunContext) -> dict:
+    """Run the FIR flow; see the module docstring."""
+    from ._firreport import write_report
+
+    t_start = time.perf_counter()
+    path = ctx.config_path
+    a = cfg["allocation"]
+    st = setup(cfg, path, ctx.log)
+    design, h, sym, vmap, widths, choices = (st.design, st.h, st.symmetry, st.vmap,
+                                             st.widths, st.choices)
+    base, spec_p, fmt_in, fmt_out = st.problem, st.spec_problem, st.fmt_in, st.fmt_out
 
     # 4. uniform baselines: every width, both scalings; the cheapest meeting the spec
     uniform = uniform_baselines(base, spec_p, widths)
@@ -266,18 +317,10 @@ def run(cfg: dict, ctx: RunContext) -> dict:
     x_min = np.array([c[0] for c in choices])
     min_cost = int(base.cost(x_min[None, :])[0, 0])
 
-    opts = {"n_particles": a["n_particles"], "n_iter": a["n_iter"]}
     runs = []  # every search run: (label, budget, SearchResult)
 
     def solve(problem, method, label):
-        mopts = dict(opts) if method in ("gcpso", "ppso") else {}
-        if method == "random":
-            mopts = {"n_evals": a["n_particles"] * a["n_iter"]}
-        if method in ("gcpso", "ppso") and a["seed_from_surrogate"]:
-            # start one particle at the exact optimum of the separable noise surrogate
-            mopts["x0"] = search.minimize(problem.surrogate(), method="mckp_dp").x
-        res = search.minimize(problem, method=method, seed=ctx.seed,
-                              progress=ctx.progress(f"{label:>22}"), **mopts)
+        res = solve_with(problem, method, a, ctx.seed, ctx.progress(f"{label:>22}"))
         runs.append((label, problem.budgets[0], res))
         return res
 
