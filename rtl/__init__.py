@@ -7,6 +7,7 @@ from pathlib import Path
 from ..sim._firspec import FirSpec
 from ._csd import csd_digits, csd_nonzero_count
 from ._fir import FirFilter, fir_latency
+from ._verilog import to_verilog
 
 __all__ = [
     "FirFilter",
@@ -31,18 +32,19 @@ def fir_verilog(spec: FirSpec, name: str = "fir") -> str:
     Returns
     -------
     str
-        Verilog source. Ports: ``clk``, ``rst`` (synchronous, active high),
+        Verilog source, clean under ``verilator --lint-only -Wall`` (see
+        :mod:`bitsmith.rtl._verilog` for how). Ports: ``clk``, ``rst`` (synchronous, active high),
         ``i__payload``, ``i__valid``, ``o__payload``, ``o__valid`` (``i.ready`` is the
         constant 1 and is not a port).
     """
     if not name.isidentifier():
         raise ValueError(f"module name must be a Verilog identifier, not {name!r}")
-    from amaranth.back import verilog
+    from amaranth.back import rtlil
 
     fir = FirFilter(spec)
     # explicit ports: the always-ready `i.ready` is a constant, which cannot be a port
     ports = [fir.i.payload, fir.i.valid, fir.o.payload, fir.o.valid]
-    return verilog.convert(fir, name=name, ports=ports, emit_src=False)
+    return to_verilog(rtlil.convert(fir, name=name, ports=ports, emit_src=False))
 
 
 def write_coe(spec: FirSpec, path) -> Path:

@@ -87,6 +87,33 @@ def _interval_mul(c: int, lo: int, hi: int) -> tuple[int, int]:
     return (min(a, b), max(a, b))
 
 
+def _trailing_zeros(c: int) -> int:
+    return (c & -c).bit_length() - 1
+
+
+@dataclass(frozen=True)
+class _Node:
+    """A datapath value ``sig * 2**shift`` whose range is [lo, hi] (raw integers).
+
+    The ``shift`` constant zero LSBs are not built (a product by an even coefficient, or a sum
+    of such products, has them): no wire or register carries a bit that is always 0, and
+    ``sig`` is exactly ``signed_width_for(lo >> shift, hi >> shift)`` wide.
+    """
+
+    sig: Value
+    shift: int
+    lo: int
+    hi: int
+
+    @staticmethod
+    def width(lo: int, hi: int, shift: int) -> int:
+        return signed_width_for(lo >> shift, hi >> shift)
+
+    def aligned(self, shift: int) -> Value:
+        """``sig`` scaled to a smaller ``shift`` (appends zero LSBs)."""
+        return self.sig << (self.shift - shift)
+
+
 class FirFilter(wiring.Component):
     """Pipelined constant-coefficient FIR filter.
 
@@ -129,6 +156,7 @@ class FirFilter(wiring.Component):
             raise TypeError(f"spec must be a FirSpec, not {type(spec).__name__}")
         self.spec = spec
         self.terms = self._plan_terms(spec)
+        self._cap = self._wrap_bits(spec)
         xfmt = spec.input_format
         self._xrange = (xfmt.raw_min, xfmt.raw_max)
         self._tree_regs = _tree_registers(spec, len(self.terms))
@@ -141,102 +169,196 @@ class FirFilter(wiring.Component):
         )
 
     @staticmethod
+    def _wrap_bits(spec: FirSpec) -> int | None:
+        """LSBs of the accumulator the output depends on, when that is not all of them.
+
+        With :attr:`Overflow.WRAP` the output keeps ``word_bits`` bits above the rounding
+        point and rounding only carries upward, so only the accumulator's low
+        ``shift + word_bits`` bits matter and every node is built modulo that power of two
+        (no logic for bits that wrap away). Round-to-zero needs the true sign: no limit.
+        """
+        if spec.overflow is not Overflow.WRAP or spec.rounding is Rounding.ROUND_TO_ZERO:
+            return None
+        cap = spec.acc_format.frac_bits - spec.output_format.frac_bits
+        cap += spec.output_format.word_bits
+        return cap if cap < spec.acc_width else None
+
+    @staticmethod
     def _plan_terms(spec: FirSpec) -> tuple[_Term, ...]:
         L, h = spec.taps, spec.coefficients
         if not spec.fold_symmetric:
-            return tuple(_Term(c, ((k, 1),)) for k, c in enumerate(h) if c != 0)
-        s = 1 if spec.symmetry is Symmetry.EVEN else -1
-        terms = [_Term(h[k], ((k, 1), (L - 1 - k, s))) for k in range(L // 2) if h[k] != 0]
-        if L % 2 and h[L // 2] != 0:  # middle tap (always 0 for odd symmetry)
-            terms.append(_Term(h[L // 2], ((L // 2, 1),)))
+            terms = [_Term(c, ((k, 1),)) for k, c in enumerate(h) if c != 0]
+        else:
+            s = 1 if spec.symmetry is Symmetry.EVEN else -1
+            terms = [_Term(h[k], ((k, 1), (L - 1 - k, s))) for k in range(L // 2) if h[k] != 0]
+            if L % 2 and h[L // 2] != 0:  # middle tap (always 0 for odd symmetry)
+                terms.append(_Term(h[L // 2], ((L // 2, 1),)))
+        cap = FirFilter._wrap_bits(spec)
+        if cap is not None:  # a product that is 0 modulo 2**cap wraps away entirely
+            terms = [t for t in terms if _trailing_zeros(t.coef) < cap]
         return tuple(terms)
 
+    def _limit(self, shift: int) -> int | None:
+        """Most bits a node at ``shift`` needs (None: its exact width)."""
+        return None if self._cap is None else self._cap - shift
+
     # -- building blocks ---------------------------------------------------------------
-    def _multiply(self, m: Module, x: Value, xrange: tuple[int, int], c: int, name: str):
-        """``c * x`` as a signal of its exact width; returns (signal, range)."""
-        rng = _interval_mul(c, *xrange)
-        p = Signal(signed(signed_width_for(*rng)), name=name)
-        if self.spec.multiplier is Multiplier.DSP:
-            m.d.comb += p.eq(x * c)
-        else:
-            expr = None
-            for shift, sign in csd_digits(c):
-                t = x << shift
-                if expr is None:
-                    expr = t if sign > 0 else -t
-                else:
-                    expr = expr + t if sign > 0 else expr - t
-            m.d.comb += p.eq(expr)
-        return p, rng
+    def _signal(self, m: Module, value: Value, lo: int, hi: int, shift: int, name: str,
+                register: bool = False, limit: int | None = None) -> _Node:
+        """A node holding ``value`` at exactly its range's width (registered or not).
 
-    def _requantize(self, m: Module, acc: Signal) -> Signal:
-        """Combinational output rounding point: ``acc`` (acc_format) -> output_format."""
-        spec = self.spec
-        ofmt: QFormat = spec.output_format
-        shift = spec.acc_format.frac_bits - ofmt.frac_bits
-        if shift <= 0:
-            v = acc << -shift
-        else:
-            half = 1 << (shift - 1)
-            r = spec.rounding
-            if r is Rounding.TRUNCATE:
-                v = acc >> shift
-            elif r is Rounding.ROUND_HALF_UP:
-                v = (acc + half) >> shift
-            elif r is Rounding.ROUND_HALF_EVEN:
-                v = (acc + (half - 1) + (acc >> shift)[0]) >> shift
-            else:  # ROUND_TO_ZERO: add 2**shift - 1 to negative values, then floor
-                v = (acc + Mux(acc[-1], (1 << shift) - 1, 0)) >> shift
-        y = Signal(signed(ofmt.word_bits), name="y_rounded")
-        wo = ofmt.word_bits
-        if spec.overflow is Overflow.WRAP:
-            m.d.comb += y.eq(v)  # keeps the low word_bits: two's complement wrap-around
-            return y
-        lo, hi = (round_shift_int(a, shift, spec.rounding) for a in spec.acc_range)
-        # only the sides the rounded accumulator can actually cross get a comparator
-        sat = v[:wo].as_signed()
-        if lo < ofmt.raw_min:
-            sat = Mux(v < ofmt.raw_min, ofmt.raw_min, sat)
-        if hi > ofmt.raw_max:
-            sat = Mux(v > ofmt.raw_max, ofmt.raw_max, sat)
-        m.d.comb += y.eq(sat)
-        return y
-
-    def _stage(self, m: Module, value: Value, shape, name: str, register: bool) -> Signal:
-        s = Signal(shape, name=name)
+        The width is at most ``limit`` bits (default :meth:`_limit`): the node then holds
+        its value modulo ``2**(shift + limit)``, all that the output depends on.
+        """
+        w = _Node.width(lo, hi, shift)
+        limit = self._limit(shift) if limit is None else limit
+        s = Signal(signed(w if limit is None else max(1, min(w, limit))), name=name)
+        # the value may be wider than s (Amaranth grows every sum by a bit); its range fits
         if register:
             m.d.sync += s.eq(value)
         else:
             m.d.comb += s.eq(value)
-        return s
+        return _Node(s, shift, lo, hi)
+
+    def _operand(self, u: _Node, limit: int | None) -> Value:
+        """``u.sig`` cut to ``limit`` bits (the bits a wrapping result can see)."""
+        if limit is None or limit >= len(u.sig):
+            return u.sig
+        return u.sig[:limit].as_signed()
+
+    def _multiply(self, m: Module, u: _Node, c: int, name: str) -> _Node:
+        """``c * u`` (u unshifted); the coefficient's trailing zeros become the node's shift.
+
+        A CSD multiplier adds one shifted copy of ``u`` per digit, each partial sum a node
+        of its own exact width (no adder is wider than the value it can produce).
+        """
+        z = _trailing_zeros(c)
+        limit = self._limit(u.shift + z)
+        x = _Node(self._operand(u, limit), 0, u.lo, u.hi)
+        lo, hi = _interval_mul(c, u.lo, u.hi)
+        if self.spec.multiplier is Multiplier.DSP:
+            return self._signal(m, x.sig * (c >> z), lo, hi, u.shift + z, name, limit=limit)
+        digits = csd_digits(c >> z)  # the lowest digit has shift 0: c >> z is odd
+        (_, sign), rest = digits[0], digits[1:]
+        part = x if sign > 0 else self._signal(m, -x.sig, -x.hi, -x.lo, 0, f"{name}_n", limit=limit)
+        for i, (shift, sign) in enumerate(rest):
+            t = _Node(x.sig, shift, x.lo << shift, x.hi << shift)
+            last = i == len(rest) - 1
+            part = self._add(m, part, t, sign, name if last else f"{name}_p{i}", limit=limit)
+        if part.sig is x.sig:  # c = 2**z: the product is the (shifted) operand itself
+            part = self._signal(m, x.sig, x.lo, x.hi, 0, name, limit=limit)
+        return _Node(part.sig, u.shift + z, lo, hi)
+
+    def _add(self, m: Module, a: _Node, b: _Node, sign: int, name: str, register=False,
+             limit: int | None = None) -> _Node:
+        """``a + sign * b`` at the smaller of the two shifts."""
+        shift = min(a.shift, b.shift)
+        if sign > 0:
+            expr, lo, hi = a.aligned(shift) + b.aligned(shift), a.lo + b.lo, a.hi + b.hi
+        else:
+            expr, lo, hi = a.aligned(shift) - b.aligned(shift), a.lo - b.hi, a.hi - b.lo
+        return self._signal(m, expr, lo, hi, shift, name, register, limit)
+
+    def _input(self, m: Module, width: int) -> Value:
+        """The input sample cut to the ``width`` LSBs a wrapping output depends on."""
+        x = self.i.payload
+        if width >= len(x):
+            return x
+        sink = Signal(len(x) - width, name="unused_i_payload_msbs", attrs={"keep": 1})
+        m.d.comb += sink.eq(x[width:])
+        return x[:width].as_signed()
+
+    def _input_bits(self, terms) -> int:
+        """Input bits the products of ``terms`` can see (all of them unless wrapping)."""
+        xw = len(self.i.payload)
+        if self._cap is None:
+            return xw
+        return min(xw, max(self._cap - _trailing_zeros(t.coef) for t in terms))
+
+    def _requantize(self, m: Module, acc: _Node) -> _Node:
+        """Combinational output rounding point: ``acc`` (acc_format) -> output_format.
+
+        Rounding adds one bit ``r`` to the kept bits ``acc >> shift`` (never a constant to
+        the whole word, whose dropped LSBs would be computed for nothing): half-up adds the
+        first dropped bit, half-even adds it when the rest is nonzero or the kept LSB is odd,
+        to-zero adds 1 to negative values with any dropped bit set. Truncation and half-up
+        ignore the lowest dropped bits; they go to the ``unused_acc_lsbs`` wire, which marks
+        them as deliberately unused for lint and readers (and is removed by synthesis).
+        """
+        spec = self.spec
+        ofmt: QFormat = spec.output_format
+        s = spec.acc_format.frac_bits - ofmt.frac_bits - acc.shift  # bits of acc.sig dropped
+        a = acc.sig
+        if s <= 0:
+            v = a << -s
+        else:
+
+            def bit(i):  # bit i of acc.sig, sign-extended
+                return a[min(i, len(a) - 1)]
+
+            kept = a >> s  # floor; the sign bit alone when every bit of `a` is dropped
+            r = spec.rounding
+            unused = None  # dropped bits that cannot change the result
+            if r is Rounding.TRUNCATE:
+                v, unused = kept, a[: min(s, len(a) - 1)]
+            elif r is Rounding.ROUND_HALF_UP:
+                v, unused = kept + bit(s - 1), a[: min(s - 1, len(a) - 1)]
+            elif r is Rounding.ROUND_HALF_EVEN:
+                rest = a[: min(s - 1, len(a))].any() if s > 1 else 0
+                v = kept + (bit(s - 1) & (rest | bit(s)))
+            else:  # ROUND_TO_ZERO: negative values with dropped bits set move up by one
+                v = kept + (a[-1] & a[: min(s, len(a))].any())
+            if unused is not None and len(unused):
+                sink = Signal(len(unused), name="unused_acc_lsbs", attrs={"keep": 1})
+                m.d.comb += sink.eq(unused)
+        wo = ofmt.word_bits
+        shift = spec.acc_format.frac_bits - ofmt.frac_bits
+        lo, hi = (round_shift_int(x, shift, spec.rounding) for x in spec.acc_range)
+        if spec.overflow is Overflow.WRAP:
+            # the low word_bits: two's complement wrap-around
+            return self._signal(m, v, lo, hi, 0, "y_rounded", limit=wo)
+        v = self._signal(m, v, lo, hi, 0, "y_full")
+        # only the sides the rounded accumulator can actually cross get a comparator
+        sat = v.sig[:wo].as_signed()
+        if lo < ofmt.raw_min:
+            sat = Mux(v.sig < ofmt.raw_min, ofmt.raw_min, sat)
+        if hi > ofmt.raw_max:
+            sat = Mux(v.sig > ofmt.raw_max, ofmt.raw_max, sat)
+        lo, hi = max(lo, ofmt.raw_min), min(hi, ofmt.raw_max)
+        return self._signal(m, sat, lo, hi, 0, "y_rounded", limit=wo)
 
     # -- forms -------------------------------------------------------------------------
-    def _direct(self, m: Module, valid: Value) -> tuple[Signal, Value]:
+    def _direct(self, m: Module, valid: Value) -> tuple[_Node, Value]:
         spec = self.spec
-        x = self.i.payload
-        xw = spec.input_format.word_bits
+        lo, hi = self._xrange
         used = max(k for t in self.terms for k, _ in t.taps)  # deepest tap that is used
-        line = [x]
+        # bits of each delay-line stage: what its products and the next stage need
+        width = [0] * (used + 2)
+        for t in self.terms:
+            for k, _ in t.taps:
+                width[k] = max(width[k], self._input_bits([t]))
+        for k in range(used, -1, -1):
+            width[k] = max(width[k], width[k + 1])
+        line = [self._input(m, width[0])]
         for k in range(1, used + 1):
-            d = Signal(signed(xw), name=f"x_d{k}")
+            d = Signal(signed(width[k]), name=f"x_d{k}")
             with m.If(self.i.valid):
                 m.d.sync += d.eq(line[-1])
             line.append(d)
         nodes = []
         for n, t in enumerate(self.terms):
             if len(t.taps) == 1:
-                u, urange = line[t.taps[0][0]], self._xrange
+                u = _Node(line[t.taps[0][0]], 0, lo, hi)
             else:
                 (a, _), (b, sb) = t.taps
-                lo, hi = self._xrange
-                urange = (2 * lo, 2 * hi) if sb > 0 else (lo - hi, hi - lo)
-                u = Signal(signed(signed_width_for(*urange)), name=f"pre{n}")
-                m.d.comb += u.eq(line[a] + line[b] if sb > 0 else line[a] - line[b])
-            p, prange = self._multiply(m, u, urange, t.coef, f"prod{n}")
-            nodes.append((p, prange))
-        reg = spec.pipeline > 0
-        if reg:  # product registers
-            nodes = [(self._stage(m, p, p.shape(), f"{p.name}_r", True), r) for p, r in nodes]
+                u = self._add(m, _Node(line[a], 0, lo, hi), _Node(line[b], 0, lo, hi), sb,
+                              f"pre{n}", limit=self._limit(_trailing_zeros(t.coef)))
+            nodes.append(self._multiply(m, u, t.coef, f"prod{n}"))
+        if spec.pipeline > 0:  # product registers
+            nodes = [
+                self._signal(m, p.sig, p.lo, p.hi, p.shift, f"{p.sig.name}_r", True)
+                for p in nodes
+            ]
             v = Signal(name="valid_prod")
             m.d.sync += v.eq(valid)
             valid = v
@@ -244,20 +366,16 @@ class FirFilter(wiring.Component):
         while len(nodes) > 1:
             level += 1
             reg = level in self._tree_regs
-            nxt = []
-            for j in range(0, len(nodes) - 1, 2):
-                (a, ra), (b, rb) = nodes[j], nodes[j + 1]
-                rng = (ra[0] + rb[0], ra[1] + rb[1])
-                s = self._stage(
-                    m, a + b, signed(signed_width_for(*rng)), f"sum_l{level}_{j // 2}", reg
-                )
-                nxt.append((s, rng))
+            nxt = [
+                self._add(m, nodes[j], nodes[j + 1], 1, f"sum_l{level}_{j // 2}", reg)
+                for j in range(0, len(nodes) - 1, 2)
+            ]
             if len(nodes) % 2:
-                a, ra = nodes[-1]
+                p = nodes[-1]
                 nxt.append(
-                    (self._stage(m, a, a.shape(), f"pass_l{level}_{len(nxt)}", reg), ra)
+                    self._signal(m, p.sig, p.lo, p.hi, p.shift, f"pass_l{level}_{len(nxt)}", True)
                     if reg
-                    else (a, ra)
+                    else p
                 )
             if reg:
                 v = Signal(name=f"valid_l{level}")
@@ -266,60 +384,72 @@ class FirFilter(wiring.Component):
             nodes = nxt
         return nodes[0], valid
 
-    def _transposed(self, m: Module, valid: Value) -> tuple[Signal, Value]:
+    def _transposed(self, m: Module, valid: Value) -> tuple[_Node, Value]:
         spec = self.spec
-        h, L = spec.coefficients, spec.taps
-        x = self.i.payload
+        x = _Node(self._input(m, self._input_bits(self.terms)), 0, *self._xrange)
         # one multiplier per term; with folding a pair's two taps share it (broadcast input)
-        prods = {}  # tap -> (product, range, sign)
+        prods = {}  # tap -> (product, sign)
         for n, t in enumerate(self.terms):
-            p, prange = self._multiply(m, x, self._xrange, t.coef, f"prod{n}")
+            p = self._multiply(m, x, t.coef, f"prod{n}")
             if spec.pipeline > 0:
-                p = self._stage(m, p, p.shape(), f"prod{n}_r", True)
+                p = self._signal(m, p.sig, p.lo, p.hi, p.shift, f"prod{n}_r", True)
             for k, sgn in t.taps:
-                prods[k] = (p, prange, sgn)
+                prods[k] = (p, sgn)
         if spec.pipeline > 0:
             v = Signal(name="valid_prod")
             m.d.sync += v.eq(valid)
             valid = v
-        last = max(k for k in range(L) if h[k] != 0)
+        last = max(prods)
 
-        def add(acc, racc, k):
+        def add(acc: _Node | None, k: int, name: str, register: bool) -> _Node | None:
             if k not in prods:
-                return acc, racc
-            p, (lo, hi), sgn = prods[k]
-            rng = (lo, hi) if sgn > 0 else (-hi, -lo)
+                if acc is None or not register:
+                    return acc
+                return self._signal(m, acc.sig, acc.lo, acc.hi, acc.shift, name, register)
+            p, sgn = prods[k]
             if acc is None:
-                return (p if sgn > 0 else -p), rng
-            return (acc + p if sgn > 0 else acc - p), (racc[0] + rng[0], racc[1] + rng[1])
+                if sgn > 0:
+                    return self._signal(m, p.sig, p.lo, p.hi, p.shift, name, register)
+                return self._signal(m, -p.sig, -p.hi, -p.lo, p.shift, name, register)
+            return self._add(m, acc, p, sgn, name, register)
 
         # r_k holds sum_{j >= k} h[j] x[n-1-(j-k)]; it advances only on valid samples
-        chain, rchain = None, None
+        chain = None
         for k in range(last, 0, -1):
-            expr, rng = add(chain, rchain, k)
-            r = Signal(signed(signed_width_for(*rng)), name=f"chain{k}")
             with m.If(valid):
-                m.d.sync += r.eq(expr)
-            chain, rchain = r, rng
-        expr, rng = add(chain, rchain, 0)
-        acc = Signal(signed(signed_width_for(*rng)), name="sum")
-        m.d.comb += acc.eq(expr)
-        return (acc, rng), valid
+                chain = add(chain, k, f"chain{k}", True)
+        return add(chain, 0, "sum", False), valid
 
     def elaborate(self, platform):
         """Build the datapath (Amaranth elaboration hook)."""
         spec = self.spec
         m = Module()
+        valid = self.i.valid
+        if not self.terms:  # every product wraps away (see _wrap_bits): the output is 0
+            self._input(m, 0)
+            if spec.pipeline > 0:
+                v = Signal(name="valid_prod")
+                m.d.sync += v.eq(valid)
+                valid = v
+            m.d.sync += self.o.valid.eq(valid)
+            return m
         if spec.form is FirForm.DIRECT:
-            (total, rng), valid = self._direct(m, self.i.valid)
+            acc, valid = self._direct(m, valid)
         else:
-            (total, rng), valid = self._transposed(m, self.i.valid)
-        if rng != spec.acc_range:  # construction invariant, cannot happen for a valid spec
-            raise AssertionError(f"final sum range {rng} differs from spec {spec.acc_range}")
-        acc = Signal(signed(spec.acc_width), name="acc")
-        m.d.comb += acc.eq(total)
+            acc, valid = self._transposed(m, valid)
+        if self._cap is None:  # construction invariant (a wrapping build may drop terms)
+            if (acc.lo, acc.hi) != spec.acc_range:
+                raise AssertionError(
+                    f"final sum range {(acc.lo, acc.hi)} differs from spec {spec.acc_range}"
+                )
+            if _Node.width(acc.lo, acc.hi, 0) != spec.acc_width:
+                raise AssertionError(f"accumulator width differs from spec {spec.acc_width}")
+        acc = self._signal(m, acc.sig, acc.lo, acc.hi, acc.shift, "acc")
         y = self._requantize(m, acc)
+        # the output register holds only the bits y can take; the port sign-extends it
+        y_r = Signal(y.sig.shape(), name="y_r")
         with m.If(valid):
-            m.d.sync += self.o.payload.eq(y)
+            m.d.sync += y_r.eq(y.sig)
+        m.d.comb += self.o.payload.eq(y_r)
         m.d.sync += self.o.valid.eq(valid)
         return m
