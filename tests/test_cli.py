@@ -55,6 +55,8 @@ def test_same_seed_same_bytes(tmp_path):
      "problem.max_bits: must be an integer between 1 and 62, not 99"),
     ("kind: synthetic\nproblem: {min_bits: 9, max_bits: 4}\n",
      r"problem.min_bits: min_bits \(9\) must not exceed max_bits \(4\)"),
+    ("kind: synthetic\nproblem: {n_variables: 5, budget: 3}\n",
+     r"problem.budget: budget 0 must be at least the smallest achievable cost \d+, not 3"),
 ])
 def test_bad_config_exits_2_and_writes_nothing(tmp_path, capsys, text, message):
     cfg = _write(tmp_path, text)

@@ -76,7 +76,7 @@ def _plot_pareto(path, runs, uniform, best_uniform, est_luts, objective):
                 best_e = e[i]
                 front_c.append(c[i])
                 front_e.append(e[i])
-        ax.step(front_c, front_e, where="post", color="tab:blue", label="Pareto front (mixed)")
+        ax.plot(front_c, front_e, "-", color="tab:blue", label="Pareto front (mixed)")
     for scaling, color in (("own_exponent", "tab:orange"), ("common_lsb", "tab:red")):
         rows = [u for u in uniform if u["scaling"] == scaling]
         ax.plot([u["luts"] for u in rows], [u["error"] for u in rows], "s-", ms=3,

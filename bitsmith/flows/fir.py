@@ -112,6 +112,8 @@ SCHEMA = Section({
     "report": Section({
         "noise_samples": Field(int, default=200_000, min=1000, max=10_000_000,
                                doc="samples of the bit-true noise measurement"),
+        "pareto_points": Field(int, default=8, min=0, max=100,
+                               doc="budgets of the cost-vs-error sweep (0: none)"),
     }, default={}),
 })
 
@@ -351,6 +353,15 @@ def run(cfg: dict, ctx: RunContext) -> dict:
                               key_path="allocation.budget_luts")
         best = solve(base.with_budget(budget), a["method"], a["method"])
         best_x = np.asarray(best.x)
+
+    # Pareto front: the main method over a sweep of budgets around the chosen one
+    n_sweep = cfg["report"]["pareto_points"]
+    if n_sweep:
+        top = best_uniform["luts"] if best_uniform else 2 * budget
+        for b in np.unique(np.linspace(0.6 * budget, max(1.3 * top, budget + n_sweep),
+                                       n_sweep).astype(int)):
+            if b >= min_cost:
+                solve(base.with_budget(int(b)), a["method"], f"sweep @{int(b)} LUTs")
 
     # 5. the other methods at the same budget (same objective)
     at_budget = base.with_budget(budget)

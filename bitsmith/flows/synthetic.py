@@ -26,6 +26,8 @@ SCHEMA = Section({
         "max_bits": Field(int, default=12, min=1, max=62, doc="largest width (bits)"),
         "budget_fraction": Field(float, default=0.4, min=0.0, max=1.0,
                                  doc="budget between the least (0) and greatest (1) total cost"),
+        "budget": Field(int, default=None, nullable=True, min=0,
+                        doc="absolute budget (cost units); overrides budget_fraction"),
         "cost_per_bit": Section({
             "low": Field(int, default=1, min=1, doc="least cost units per bit"),
             "high": Field(int, default=8, min=1, doc="most cost units per bit"),
@@ -86,7 +88,12 @@ def run(cfg: dict, ctx: RunContext) -> dict:
     cmin = int(sum(c.min() for c in costs))
     cmax = int(sum(c.max() for c in costs))
     budget = cmin + int(round(p["budget_fraction"] * (cmax - cmin)))
-    problem = search.SeparableProblem(errors, costs, budgets=(budget,), choices=choices)
+    if p["budget"] is not None:
+        budget = p["budget"]
+    try:
+        problem = search.SeparableProblem(errors, costs, budgets=(budget,), choices=choices)
+    except search.InfeasibleBudgetError as e:
+        raise ConfigError(str(e), file=ctx.config_path, key_path="problem.budget") from None
 
     results = {}
     for method in cfg["methods"]:
