@@ -101,6 +101,8 @@ def minimize(
     Returns
     -------
     SearchResult
+        The method's answer, or the best feasible point evaluated during the run when that
+        is better (or the answer is infeasible).
 
     Notes
     -----
@@ -140,6 +142,11 @@ def minimize(
             err, cost = e[0], c[0]
     wall = time.perf_counter() - t0
     x = np.asarray(x, dtype=np.int64)
+    feasible = bool(np.all(np.asarray(cost).reshape(-1) <= np.asarray(work.budgets)))
+    if ev.best_x is not None and (not feasible or ev.best_error < err):
+        # never return worse than the best feasible point evaluated (PPSO's penalized
+        # fitness can end on an infeasible point after visiting feasible ones)
+        x, err, cost = np.asarray(ev.best_x, dtype=np.int64), ev.best_error, ev.best_cost
     if expand is not None:
         x = x[expand]
     cost = np.asarray(cost, dtype=np.int64).reshape(-1)

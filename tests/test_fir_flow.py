@@ -118,3 +118,24 @@ def test_allocation_problem_cost_matches_spec_cost():
     one = ref.copy()
     one[0, 3] = 5
     assert p.cost(one)[0, 0] == p.full_cost(one)[0]
+
+
+@pytest.mark.slow
+def test_default_lowpass_allocation_meets_spec_and_noise_prediction(tmp_path):
+    """The flagship config (search, bit-true model, noise; no HDL): spec met, fewer LUTs
+    than the cheapest uniform width, and predicted output noise within 1 dB of the
+    bit-true simulation (200k samples)."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "configs/fir/lowpass.yaml").read_text()
+    text = text.replace("simulators: [verilator, icarus]", "simulators: []")
+    text = text.replace("enabled: true", "enabled: false")
+    code, out = _run(tmp_path, text)
+    s = json.loads((out / "summary.json").read_text())
+    assert code == 0, s["checks"]
+    assert s["taps"] == 63 and s["meets_spec"]
+    assert s["response"]["stopband_atten_db"] >= 60 and s["response"]["passband_ripple_db"] <= 0.1
+    assert abs(s["noise"]["prediction_error_db"]) < 1.0
+    assert s["estimated_luts"] < s["uniform"]["luts"]
+    assert s["methods"]["gcpso"]["n_infeasible"] == 0
+    assert s["methods"]["ppso"]["n_infeasible"] >= 0

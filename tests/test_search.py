@@ -433,3 +433,19 @@ def test_greedy_crosses_plateaus():
     p = FunctionProblem(choices, (8,), err, cost)
     r = minimize(p, method="greedy")
     assert r.x == (2, 2, 2, 2) and r.error == 8.0
+
+
+def test_result_is_never_worse_than_best_feasible_evaluated():
+    """PPSO may end on an infeasible penalized optimum; the driver returns the best
+    feasible point any evaluation found instead."""
+    from bitsmith.search import minimize, random_separable
+
+    rng = np.random.default_rng(5)
+    for k in range(6):
+        p = random_separable(rng, 40, 8, budget_fraction=0.5)
+        r = minimize(p, method="ppso", seed=k, n_particles=10, n_iter=30,
+                     penalty_weight=1e-12, penalty_growth=1.0)
+        h = r.history["best_error"]
+        if np.isfinite(h[-1]):
+            assert r.feasible
+            assert r.error == pytest.approx(h[-1])
