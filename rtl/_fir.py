@@ -177,10 +177,12 @@ class FirFilter(wiring.Component):
         ``shift + word_bits`` bits matter and every node is built modulo that power of two
         (no logic for bits that wrap away). Round-to-zero needs the true sign: no limit.
         """
-        if spec.overflow is not Overflow.WRAP or spec.rounding is Rounding.ROUND_TO_ZERO:
+        shift = spec.acc_format.frac_bits - spec.output_format.frac_bits
+        if spec.overflow is not Overflow.WRAP or (
+            spec.rounding is Rounding.ROUND_TO_ZERO and shift > 0
+        ):
             return None
-        cap = spec.acc_format.frac_bits - spec.output_format.frac_bits
-        cap += spec.output_format.word_bits
+        cap = shift + spec.output_format.word_bits
         return cap if cap < spec.acc_width else None
 
     @staticmethod
@@ -237,36 +239,52 @@ class FirFilter(wiring.Component):
         x = _Node(self._operand(u, limit), 0, u.lo, u.hi)
         lo, hi = _interval_mul(c, u.lo, u.hi)
         if self.spec.multiplier is Multiplier.DSP:
-            return self._signal(m, x.sig * (c >> z), lo, hi, u.shift + z, name, limit=limit)
+            k = c >> z
+            if limit is not None and signed_width_for(k, k) > limit:
+                # the constant modulo 2**limit: the product's kept bits are the same
+                k = ((k + (1 << (limit - 1))) % (1 << limit)) - (1 << (limit - 1))
+            return self._signal(m, x.sig * k, lo, hi, u.shift + z, name, limit=limit)
         digits = csd_digits(c >> z)  # the lowest digit has shift 0: c >> z is odd
         (_, sign), rest = digits[0], digits[1:]
         part = x if sign > 0 else self._signal(m, -x.sig, -x.hi, -x.lo, 0, f"{name}_n", limit=limit)
+        if limit is not None:  # digits at or above the limit vanish modulo 2**limit
+            rest = [(k, sg) for k, sg in rest if k < limit]
+        coef = digits[0][1]
         for i, (shift, sign) in enumerate(rest):
             t = _Node(x.sig, shift, x.lo << shift, x.hi << shift)
             last = i == len(rest) - 1
-            part = self._add(m, part, t, sign, name if last else f"{name}_p{i}", limit=limit)
+            coef += sign << shift
+            # the partial sum is coef * x: its range is that product's, tighter than the
+            # interval sum of its (correlated) digit terms
+            part = self._add(m, part, t, sign, name if last else f"{name}_p{i}", limit=limit,
+                             rng=_interval_mul(coef, x.lo, x.hi))
         if part.sig is x.sig:  # c = 2**z: the product is the (shifted) operand itself
             part = self._signal(m, x.sig, x.lo, x.hi, 0, name, limit=limit)
         return _Node(part.sig, u.shift + z, lo, hi)
 
     def _add(self, m: Module, a: _Node, b: _Node, sign: int, name: str, register=False,
-             limit: int | None = None) -> _Node:
-        """``a + sign * b`` at the smaller of the two shifts."""
+             limit: int | None = None, rng: tuple[int, int] | None = None) -> _Node:
+        """``a + sign * b`` at the smaller of the two shifts.
+
+        Its range is the interval sum (exact for independent operands) unless ``rng``.
+        """
         shift = min(a.shift, b.shift)
         if sign > 0:
             expr, lo, hi = a.aligned(shift) + b.aligned(shift), a.lo + b.lo, a.hi + b.hi
         else:
             expr, lo, hi = a.aligned(shift) - b.aligned(shift), a.lo - b.hi, a.hi - b.lo
+        if rng is not None:
+            lo, hi = rng
         return self._signal(m, expr, lo, hi, shift, name, register, limit)
 
-    def _input(self, m: Module, width: int) -> Value:
+    def _input(self, m: Module, width: int) -> Value | None:
         """The input sample cut to the ``width`` LSBs a wrapping output depends on."""
         x = self.i.payload
         if width >= len(x):
             return x
         sink = Signal(len(x) - width, name="unused_i_payload_msbs", attrs={"keep": 1})
         m.d.comb += sink.eq(x[width:])
-        return x[:width].as_signed()
+        return x[:width].as_signed() if width else None
 
     def _input_bits(self, terms) -> int:
         """Input bits the products of ``terms`` can see (all of them unless wrapping)."""
@@ -307,6 +325,14 @@ class FirFilter(wiring.Component):
                 rest = a[: min(s - 1, len(a))].any() if s > 1 else 0
                 v = kept + (bit(s - 1) & (rest | bit(s)))
             else:  # ROUND_TO_ZERO: negative values with dropped bits set move up by one
+                wo = ofmt.word_bits
+                if spec.overflow is Overflow.WRAP and len(kept) > wo:
+                    # only the sign and the bits that do not wrap away are read
+                    between = Signal(len(kept) - wo - 1, name="unused_acc_msbs",
+                                     attrs={"keep": 1})
+                    if len(between):
+                        m.d.comb += between.eq(kept[wo:-1])
+                    kept = kept[:wo].as_signed()
                 v = kept + (a[-1] & a[: min(s, len(a))].any())
             if unused is not None and len(unused):
                 sink = Signal(len(unused), name="unused_acc_lsbs", attrs={"keep": 1})
@@ -427,6 +453,7 @@ class FirFilter(wiring.Component):
         valid = self.i.valid
         if not self.terms:  # every product wraps away (see _wrap_bits): the output is 0
             self._input(m, 0)
+            m.d.comb += self.o.payload.eq(0)
             if spec.pipeline > 0:
                 v = Signal(name="valid_prod")
                 m.d.sync += v.eq(valid)
@@ -446,10 +473,7 @@ class FirFilter(wiring.Component):
                 raise AssertionError(f"accumulator width differs from spec {spec.acc_width}")
         acc = self._signal(m, acc.sig, acc.lo, acc.hi, acc.shift, "acc")
         y = self._requantize(m, acc)
-        # the output register holds only the bits y can take; the port sign-extends it
-        y_r = Signal(y.sig.shape(), name="y_r")
         with m.If(valid):
-            m.d.sync += y_r.eq(y.sig)
-        m.d.comb += self.o.payload.eq(y_r)
+            m.d.sync += self.o.payload.eq(y.sig)
         m.d.sync += self.o.valid.eq(valid)
         return m

@@ -72,7 +72,7 @@ def _extend(sig: str, width: int, target: int, signed: bool, widths: dict[str, i
 
 
 # wreduce twice: the first pass can leave a result wire wider than its narrowed cell
-_CLEANUP = "proc; opt; wreduce; opt_clean -purge; wreduce; opt_clean -purge"
+_CLEANUP = "proc; opt_clean; wreduce; opt_clean -purge; wreduce; opt_clean -purge"
 
 _REF = re.compile(r"(?<!\S)(\$[^\s\[\]{}]+)(?: \[(\d+)(?::\d+)?\])?(?=[\s}]|$)")
 
