@@ -263,6 +263,16 @@ class SqnrMeasurement:
     max_abs_error: float
 
 
+def _float_taps(spec: FirSpec, h_float) -> np.ndarray:
+    """``h_float`` as float64, checked to have the spec's tap count."""
+    h_float = np.asarray(h_float, dtype=np.float64)
+    if h_float.shape != (spec.taps,):
+        raise ValueError(
+            f"h_float must have the spec's {spec.taps} taps, not shape {h_float.shape}"
+        )
+    return h_float
+
+
 def measure_sqnr(spec: FirSpec, h_float, x_raw) -> SqnrMeasurement:
     """Measure the output error of the bit-true model against the float filter.
 
@@ -282,11 +292,7 @@ def measure_sqnr(spec: FirSpec, h_float, x_raw) -> SqnrMeasurement:
     -------
     SqnrMeasurement
     """
-    h_float = np.asarray(h_float, dtype=np.float64)
-    if h_float.shape != (spec.taps,):
-        raise ValueError(
-            f"h_float must have the spec's {spec.taps} taps, not shape {h_float.shape}"
-        )
+    h_float = _float_taps(spec, h_float)
     y = to_float(fir_filter(spec, x_raw), spec.output_format)
     x = to_float(np.asarray(x_raw, dtype=np.int64), spec.input_format)
     ref = np.convolve(x, h_float)[: x.size]
@@ -408,11 +414,7 @@ def predict_output_noise(spec: FirSpec, h_float, input_power: float) -> NoisePre
     -------
     NoisePrediction
     """
-    h_float = np.asarray(h_float, dtype=np.float64)
-    if h_float.shape != (spec.taps,):
-        raise ValueError(
-            f"h_float must have the spec's {spec.taps} taps, not shape {h_float.shape}"
-        )
+    h_float = _float_taps(spec, h_float)
     if not input_power >= 0:
         raise ValueError(f"input_power must be >= 0, not {input_power}")
     hq = np.asarray(spec.values)
@@ -451,11 +453,7 @@ def worst_case_error_bound(spec: FirSpec, h_float) -> float:
     float
         The bound (value units).
     """
-    h_float = np.asarray(h_float, dtype=np.float64)
-    if h_float.shape != (spec.taps,):
-        raise ValueError(
-            f"h_float must have the spec's {spec.taps} taps, not shape {h_float.shape}"
-        )
+    h_float = _float_taps(spec, h_float)
     dh = np.abs(np.asarray(spec.values) - h_float).sum()
     d = spec.acc_format.frac_bits - spec.output_format.frac_bits
     _, _, max_round = rounding_error_stats(spec.rounding, spec.output_format.lsb, d)
