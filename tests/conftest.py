@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -31,6 +32,9 @@ def require_simulator():
 
     def check(simulator: str) -> None:
         if not _have(simulator):
-            pytest.skip(f"{simulator} is not installed (see `bitsmith doctor`)")
+            message = f"{simulator} is not installed (see `bitsmith doctor`)"
+            if os.environ.get("CI"):
+                pytest.fail(message + ": CI installs every simulator, so this is an error")
+            pytest.skip(message)
 
     return check
