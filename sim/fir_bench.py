@@ -314,7 +314,7 @@ def verify_fir(
     VerifyResult
     """
     from ..rtl import fir_latency, fir_verilog
-    from .hdl import AMARANTH_VERILATOR_WAIVERS, run_cocotb
+    from .hdl import run_cocotb
 
     t0 = time.perf_counter()
     build_dir = Path(build_dir).resolve()
@@ -339,7 +339,6 @@ def verify_fir(
     files["summary"].unlink(missing_ok=True)
     env = {_ENV[k]: str(p) for k, p in files.items()}
     env[_ENV["latency"]] = str(fir_latency(spec))
-    build_args = AMARANTH_VERILATOR_WAIVERS if simulator == "verilator" else ()
     res = run_cocotb(
         [src],
         "fir",
@@ -347,7 +346,6 @@ def verify_fir(
         simulator,
         build_dir,
         env=env,
-        build_args=build_args,
     )
     if not files["summary"].is_file():
         raise RuntimeError(f"the FIR bench wrote no summary; see {build_dir / 'test.log'}")

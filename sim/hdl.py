@@ -14,7 +14,6 @@ from pathlib import Path
 
 __all__ = [
     "SIMULATORS",
-    "AMARANTH_VERILATOR_WAIVERS",
     "CocotbResults",
     "ensure_verilator",
     "install_hints",
@@ -24,17 +23,6 @@ __all__ = [
 
 #: Simulators the benches run on.
 SIMULATORS = ("verilator", "icarus")
-
-#: Verilator warnings inherent to Amaranth's Verilog (yosys ``write_verilog``), waived in
-#: lint and builds; each is checked not to hide a real problem:
-#: WIDTHEXPAND - yosys prints ``$add``/``$sub`` cells with operands narrower than the result
-#: and relies on Verilog's (exact, signed) context extension; PROCASSINIT - every Amaranth
-#: register has an initial value (``reg r = 0``, the FPGA power-up state) and is assigned
-#: in ``always``; UNUSEDSIGNAL - Amaranth computes intermediates (``$N`` wires) at full
-#: growth and slices them (the unused top bits are ones the exact-range sizing drops), and
-#: yosys keeps named alias wires of nets the logic reads under their ``$N`` name.
-#: ``bitsmith``'s lint test checks that no input port is ever reported unused.
-AMARANTH_VERILATOR_WAIVERS = ("-Wno-WIDTHEXPAND", "-Wno-PROCASSINIT", "-Wno-UNUSEDSIGNAL")
 
 #: How to install each tool :func:`tool_versions` reports (shown by ``bitsmith doctor``).
 INSTALL = {
