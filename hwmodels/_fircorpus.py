@@ -77,6 +77,49 @@ def _design(rng: np.random.Generator, L: int) -> np.ndarray:
         return signal.firwin(L, fp)
 
 
+def _make_spec(
+    rng: np.random.Generator,
+    L: int,
+    w0: int,
+    fold: bool,
+    dsp: bool,
+    form: FirForm,
+    pipeline: int,
+) -> FirSpec | None:
+    """A quantized firwin/remez design with the given structure (None if degenerate)."""
+    h = _design(rng, L)
+    if rng.random() < 0.5:
+        half = [int(np.clip(w0 - rng.integers(0, 5), 4, 20)) for _ in range((L + 1) // 2)]
+        widths = half + half[: L // 2][::-1]
+    else:
+        widths = [w0] * L
+    coefs, frac = quantize_per_coefficient(h, widths)
+    if all(c == 0 for c in coefs):
+        return None
+    xw = int(rng.integers(8, 19))
+    xfmt = QFormat(1, xw - 1)
+    probe = FirSpec(coefs, frac, tuple(widths), xfmt, xfmt)
+    if probe.acc_width > 62:
+        return None
+    acc = probe.acc_format
+    wo = int(min(probe.acc_width, xw + rng.integers(0, 5)))
+    oint = acc.int_bits - int(rng.integers(0, 3))
+    ofmt = QFormat(oint, wo - oint)
+    return FirSpec(
+        coefs,
+        frac,
+        tuple(widths),
+        xfmt,
+        ofmt,
+        rounding=[*Rounding][int(rng.integers(0, 4))],
+        overflow=(Overflow.WRAP, Overflow.SATURATE)[int(rng.integers(0, 2))],
+        form=form,
+        fold_symmetric=fold and probe.symmetry.value != "none",
+        multiplier=Multiplier.DSP if dsp else Multiplier.CSD,
+        pipeline=pipeline,
+    )
+
+
 def random_spec(rng: np.random.Generator, max_taps: int = 127) -> FirSpec:
     """One realistic FIR spec: quantized firwin/remez design, random structure choices.
 
@@ -119,6 +162,94 @@ def random_spec(rng: np.random.Generator, max_taps: int = 127) -> FirSpec:
             multiplier=(Multiplier.CSD, Multiplier.DSP)[int(rng.random() < 0.35)],
             pipeline=int(rng.integers(0, 3)),
         )
+
+
+def size_proxy(spec: FirSpec) -> int:
+    """A calibration-free size measure (~LUTs, within a factor ~2) used to cap the corpus.
+
+    Adder bits of the multipliers and the sum: per multiplier term, (nonzero CSD digits,
+    or 1 with DSPs) times (input bits + the term's coefficient significant bits), plus one
+    adder of that width per term for the tree.
+    """
+    from ..rtl import csd_digits
+
+    xw = spec.input_format.word_bits
+    L = spec.taps
+    n = L // 2 + L % 2 if spec.fold_symmetric else L
+    total = 0
+    for k in range(n):
+        c = spec.coefficients[k]
+        if c == 0:
+            continue
+        w = xw + (abs(c) >> ((c & -c).bit_length() - 1)).bit_length() + 1
+        digits = 0 if spec.multiplier is Multiplier.DSP else len(csd_digits(c)) - 1
+        total += (digits + 1) * w
+    return total
+
+
+#: Tap-count strata of :func:`stratified_specs` (inclusive; log-uniform inside each).
+TAP_STRATA = ((7, 15), (16, 31), (32, 63), (64, 127))
+#: Coefficient-width strata of :func:`stratified_specs` (inclusive, bits).
+WIDTH_STRATA = ((4, 7), (8, 11), (12, 15), (16, 20))
+
+
+def stratified_specs(seed: int, n: int, max_luts: int | None = 8000) -> list[FirSpec]:
+    """``n`` FIR specs whose structure choices are balanced (Latin-hypercube style).
+
+    Each factor -- tap stratum (:data:`TAP_STRATA`), coefficient-width stratum
+    (:data:`WIDTH_STRATA`), folded or not, DSP or CSD multipliers, direct or transposed,
+    pipeline 0/1/2 -- takes its levels equally often over the ``n`` designs, in an order
+    shuffled independently per factor, so every level of every factor appears even in a
+    small corpus and large designs appear without drawing dozens of them. The rest
+    (filter type, input width, per-tap widths, output format, rounding, overflow) is drawn
+    as in :func:`random_spec`.
+
+    Parameters
+    ----------
+    seed : int
+        Corpus seed (calibration uses 0, the held-out benchmark 1).
+    n : int
+        Number of designs.
+    max_luts : int or None
+        Synthesis budget: a draw whose :func:`size_proxy` exceeds this is redrawn with a
+        narrower coefficient width (same other factors), because yosys' time grows with
+        the design (~1 min at 6000 LUTs on 2 shared cores). None: no cap. (The proxy, not
+        the calibrated model, so that a refit never changes the corpus.)
+
+    Returns
+    -------
+    list of FirSpec
+    """
+    rng = np.random.default_rng(seed)
+
+    def levels(k: int) -> np.ndarray:
+        return rng.permutation(np.resize(np.arange(k), n))
+
+    taps_l, width_l = levels(len(TAP_STRATA)), levels(len(WIDTH_STRATA))
+    fold_l, dsp_l, form_l, pipe_l = levels(2), levels(2), levels(2), levels(3)
+    specs = []
+    for i in range(n):
+        lo, hi = TAP_STRATA[taps_l[i]]
+        wlo, whi = WIDTH_STRATA[width_l[i]]
+        while True:
+            L = int(round(math.exp(rng.uniform(math.log(lo), math.log(hi + 0.49)))))
+            w0 = int(rng.integers(wlo, whi + 1))
+            spec = None
+            while spec is None or (
+                max_luts is not None and w0 > 4 and size_proxy(spec) > max_luts
+            ):
+                if spec is not None:
+                    w0 -= 1
+                spec = _make_spec(
+                    rng, L, w0, bool(fold_l[i]), bool(dsp_l[i]),
+                    (FirForm.DIRECT, FirForm.TRANSPOSED)[form_l[i]], int(pipe_l[i]),
+                )
+                if spec is None:
+                    break
+            if spec is not None:
+                specs.append(spec)
+                break
+    return specs
 
 
 def spec_to_row(spec: FirSpec) -> dict:
@@ -211,3 +342,33 @@ def write_csv(path: Path, rows: list[dict]) -> None:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
+
+
+def fit_luts(X, y) -> np.ndarray:
+    """Nonnegative relative least squares: LUTs ~ X @ coef + intercept, weights 1/LUTs.
+
+    Relative, because the target is a % error and an unweighted fit would be decided by the
+    few largest designs; nonnegative, because every feature is logic that costs LUTs.
+    Returns ``[*coef, intercept]``.
+    """
+    from scipy.optimize import nnls
+
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    w = 1.0 / np.maximum(y, 1.0)
+    A = np.column_stack([X, np.ones(len(y))])
+    theta, _ = nnls(A * w[:, None], y * w)
+    return theta
+
+
+def generator_hash() -> str:
+    """SHA-256 (first 16 hex digits) of the FIR generator's sources (``rtl/*.py``).
+
+    Stored with each calibration, so a stale fit (the generator changed since) is visible.
+    """
+    from .. import rtl
+
+    h = hashlib.sha256()
+    for p in sorted(Path(rtl.__file__).parent.glob("*.py")):
+        h.update(p.name.encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()[:16]

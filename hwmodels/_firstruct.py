@@ -20,7 +20,7 @@ import math
 from ..sim._firspec import signed_width_for
 
 #: Feature names, in the order of the calibrated LUT coefficients.
-LUT_FEATURES = ("add_bits", "csa_bits", "pre_bits", "sat_bits", "n_sums")
+LUT_FEATURES = ("add_bits", "csa_bits", "dsp_sum_bits", "pre_bits", "out_bits", "n_sums")
 
 
 def _tz(c: int) -> int:
@@ -69,20 +69,30 @@ class _Sum:
 
 
 class _Counter:
-    def __init__(self):
+    def __init__(self, cap: int | None = None, dsp: bool = False):
+        self.dsp = dsp
+        self.cap = cap  # wrap limit: nodes keep only bits below it (None: exact widths)
         self.f = dict.fromkeys(LUT_FEATURES, 0)
         self.parts = {}  # part -> features materialized while it was current
         self.part = "adder_tree"
         self.adder_widths = []
 
     def _bump(self, key, v):
+        if self.dsp and key in ("add_bits", "csa_bits") and self.part == "adder_tree":
+            # the sums of DSP products: yosys' DSP packing changes their cost (measured)
+            key = "dsp_sum_bits"
         self.f[key] += v
         part = self.parts.setdefault(self.part, dict.fromkeys(LUT_FEATURES, 0))
         part[key] += v
 
+    def width(self, lo: int, hi: int) -> int:
+        """Bits of a node of range [lo, hi] (capped at the wrap limit)."""
+        w = signed_width_for(lo, hi)
+        return w if self.cap is None else min(w, self.cap)
+
     def materialize(self, s: _Sum, w_out: int | None = None) -> _Sum:
         """Cost of computing ``s`` into a wire of ``w_out`` bits; returns it as one operand."""
-        w_out = s.w if w_out is None else w_out
+        w_out = self.width(s.lo, s.hi) if w_out is None else w_out
         ops = s.ops
         k = len(ops)
         if k == 2:
@@ -99,11 +109,21 @@ class _Counter:
         elif k >= 3:
             zmin = min(z for _, z, _ in ops)
             bits = max(0, w_out - zmin)
-            self._bump("csa_bits", (k - 2) * bits)
+            # carry-save full adders: one per operand bit beyond the final adder's two rows
+            # (an operand's known-zero LSBs are no bits; its sign extension is)
+            column_bits = sum(max(0, w_out - z) for _, z, _ in ops)
+            self._bump("csa_bits", max(0, column_bits - 2 * bits))
             self._bump("add_bits", bits)
             self._bump("n_sums", 1)
             self.adder_widths.extend([w_out] * (k - 1))
         return _Sum([(w_out, s.z, False)], s.lo, s.hi, s.z)
+
+
+def _shifted(s: _Sum, d: int) -> _Sum:
+    """``s * 2**d`` (d >= 0 or < 0 by whole known-zero bits): the same wires, moved."""
+    if d >= 0:
+        return _Sum([(w + d, z + d, sub) for w, z, sub in s.ops], s.lo << d, s.hi << d, s.z + d)
+    return _Sum([(w + d, z + d, sub) for w, z, sub in s.ops], s.lo >> -d, s.hi >> -d, s.z + d)
 
 
 def _neg(s: _Sum) -> _Sum:
@@ -114,11 +134,14 @@ def _add(a: _Sum, b: _Sum) -> _Sum:
     return _Sum(a.ops + b.ops, a.lo + b.lo, a.hi + b.hi, min(a.z, b.z))
 
 
-def _csd_product(c: int, u: _Sum) -> _Sum:
+def _csd_product(c: int, u: _Sum, cap: int | None = None) -> _Sum:
     from ..rtl import csd_digits
 
     uw = u.w
-    ops = [(uw + shift, shift + u.z, sign < 0) for shift, sign in csd_digits(c)]
+    ops = [
+        (uw + shift if cap is None else min(uw + shift, cap), shift + u.z, sign < 0)
+        for shift, sign in csd_digits(c)
+    ]
     lo, hi = min(c * u.lo, c * u.hi), max(c * u.lo, c * u.hi)
     return _Sum(ops, lo, hi, _tz(c) + u.z)
 
@@ -136,6 +159,12 @@ def structure(
     pipeline: int,
 ) -> dict:
     """Counts of the datapath the generator builds for these raw coefficients.
+
+    Mirrors ``bitsmith.rtl.FirFilter``: a product's trailing zero bits are not built (they
+    are known zeros here), with a wrapping output every node keeps only the accumulator's
+    low ``shift_out + wo`` bits (``cap``; products that wrap away entirely are dropped, the
+    delay line holds only the input bits some product sees), and the rounding point adds a
+    single bit to the kept bits (an incrementer) instead of a constant to the whole sum.
 
     Parameters
     ----------
@@ -170,23 +199,36 @@ def structure(
             terms.append((coefs[L // 2], ((L // 2, 1),)))
     else:
         terms = [(c, ((k, 1),)) for k, c in enumerate(coefs) if c]
-    cnt = _Counter()
+    # the wrap limit (FirFilter._wrap_bits): output bits above the rounding point
+    cap = None
+    if overflow == "wrap" and rounding != "round_to_zero":
+        acc_lo = sum(min(c * xlo, c * xhi) * len(t) for c, t in terms)
+        acc_hi = sum(max(c * xlo, c * xhi) * len(t) for c, t in terms)
+        if shift_out + wo < signed_width_for(acc_lo, acc_hi):
+            cap = shift_out + wo
+            terms = [(c, t) for c, t in terms if _tz(c) < cap]
+    cnt = _Counter(cap, dsp)
     ff = 0
     products = []
     dsps = 0
     reg = pipeline > 0
 
+    def in_bits(c: int) -> int:
+        return xw if cap is None else max(1, min(xw, cap - _tz(c)))
+
     def product(c: int, u: _Sum) -> tuple[_Sum, bool]:
         nonlocal dsps
-        cw = signed_width_for(c, c)
-        products.append((u.w, cw))
-        if not dsp:
-            return _csd_product(c, u), False
+        z = _tz(c)
+        codd = c >> z
+        cw = signed_width_for(codd, codd)
+        products.append((u.w - u.z, cw))
         lo, hi = min(c * u.lo, c * u.hi), max(c * u.lo, c * u.hi)
-        if abs(c) & (abs(c) - 1) == 0:  # +-2**k: yosys turns it into a shift (or negation)
-            return _Sum([(u.w + _tz(c), _tz(c) + u.z, c < 0)], lo, hi, _tz(c) + u.z), False
-        dsps += dsp_blocks(u.w, cw)
-        return _Sum([(signed_width_for(lo, hi), u.z, False)], lo, hi, u.z), True
+        if not dsp:
+            return _csd_product(c, u, cnt.cap), False
+        if abs(codd) == 1:  # +-2**k: a shift (or a negation)
+            return _Sum([(cnt.width(lo, hi), z + u.z, c < 0)], lo, hi, z + u.z), False
+        dsps += dsp_blocks(min(u.w, cnt.width(u.lo, u.hi)) - u.z, cw)
+        return _Sum([(cnt.width(lo, hi), z + u.z, False)], lo, hi, z + u.z), True
 
     def reg_product(p: _Sum, in_dsp: bool) -> _Sum:
         nonlocal ff
@@ -198,25 +240,38 @@ def structure(
             ff += p.w - p.z
         return p
 
-    x = _Sum([(xw, 0, False)], xlo, xhi, 0)
     if direct:
-        ff += max(k for _, taps in terms for k, _ in taps) * xw
+        # delay line: stage k holds the input bits the products of taps >= k see
+        width = [0] * (L + 1)
+        for c, taps in terms:
+            for k, _ in taps:
+                width[k] = max(width[k], in_bits(c))
+        for k in range(L - 1, -1, -1):
+            width[k] = max(width[k], width[k + 1])
+        ff += sum(width[1:])
         nodes = []
         for c, taps in terms:
+            b = in_bits(c)
+            x = _Sum([(b, 0, False)], -(1 << (b - 1)), (1 << (b - 1)) - 1, 0)
             if len(taps) == 1:
                 u = x
             else:
-                u = _add(x, x if taps[1][1] > 0 else _neg(x))
-                u = _Sum([(u.w, 0, False)], u.lo, u.hi, 0)
+                lim = None if cap is None else cap - _tz(c)
+                lo, hi = (2 * xlo, 2 * xhi) if taps[1][1] > 0 else (xlo - xhi, xhi - xlo)
+                uw = signed_width_for(lo, hi) if lim is None else min(signed_width_for(lo, hi), lim)
+                u = _Sum([(uw, 0, False)], lo, hi, 0)
                 cnt.part = "pre_adders"
-                cnt._bump("pre_bits", xw)
+                if not dsp:  # with DSPs the fit gives pre-adders no cost (DSP48E1 pre-adder)
+                    cnt._bump("pre_bits", min(b + 1, uw))
                 cnt.part = "adder_tree"
-                cnt.adder_widths.append(xw + 1)
+                cnt.adder_widths.append(uw)
             nodes.append(product(c, u))
+        in_dsp = [d for _, d in nodes]
         if reg:
             nodes = [reg_product(p, d) for p, d in nodes]
         else:
             nodes = [p for p, _ in nodes]
+        if reg:
             ff += 1
         n_levels = max(0, (len(nodes) - 1).bit_length())
         tree_regs = {j for j in range(1, n_levels) if pipeline and j % pipeline == 0}
@@ -226,7 +281,15 @@ def structure(
             r = level in tree_regs
             nxt = [_add(nodes[j], nodes[j + 1]) for j in range(0, len(nodes) - 1, 2)]
             if r:
-                nxt = [cnt.materialize(s) for s in nxt]
+                for j in range(len(nxt)):
+                    if level == 1 and reg and (in_dsp[2 * j] or in_dsp[2 * j + 1]):
+                        # registered product + product: yosys packs the add into the DSP48E1
+                        # post-adder and its register into PREG (measured: no fabric logic)
+                        nxt[j] = _Sum([(cnt.width(nxt[j].lo, nxt[j].hi), nxt[j].z, False)],
+                                      nxt[j].lo, nxt[j].hi, nxt[j].z)
+                        ff -= nxt[j].w - nxt[j].z
+                    else:
+                        nxt[j] = cnt.materialize(nxt[j])
                 ff += sum(s.w - s.z for s in nxt) + 1
                 if len(nodes) % 2:
                     odd = cnt.materialize(nodes[-1])
@@ -237,23 +300,33 @@ def structure(
             nodes = nxt
         acc = nodes[0]
     else:
+        b = max(in_bits(c) for c, _ in terms)
+        x = _Sum([(b, 0, False)], xlo, xhi, 0)
+        # yosys merges identical multipliers of the broadcast input: the generator builds
+        # x * (c >> tz(c)) and shifts, so terms sharing the odd part share one multiplier
+        # (DSP48E1 counts measured exact with this rule, not with per-coefficient sharing)
+        def key(c: int) -> int:
+            return c >> _tz(c)
+
         uses = {}
         for c, taps in terms:
-            uses[c] = uses.get(c, 0) + len(taps)
+            uses[key(c)] = uses.get(key(c), 0) + len(taps)
         prods = {}
         shared = {}
         for c, taps in terms:
-            if c in shared:  # yosys merges identical constant multipliers of the same x
-                p = shared[c]
+            kz = key(c)
+            if kz in shared:
+                c0, p0 = shared[kz]
+                p = _shifted(p0, _tz(c) - _tz(c0))
             else:
                 p, in_dsp = product(c, x)
                 if reg:
                     p = reg_product(p, in_dsp)
-                elif uses[c] > 1:
+                elif uses[kz] > 1:
                     cnt.part = "multipliers"
                     p = cnt.materialize(p)
                     cnt.part = "adder_tree"
-                shared[c] = p
+                shared[kz] = (c, p)
             for k, sg in taps:
                 prods[k] = p if sg > 0 else _neg(p)
         if reg:
@@ -265,25 +338,30 @@ def structure(
             if k > 0 and acc is not None:
                 acc = cnt.materialize(acc)
                 ff += acc.w - acc.z
-    # output rounding point (its adder joins the final sum) and output register
-    ff += wo + 1
-    acc_w = acc.w
-    if shift_out > 0 and rounding != "truncate":
-        acc = _Sum(acc.ops + [(shift_out, shift_out - 1, False)], acc.lo, acc.hi, acc.z)
-        top = acc_w + 1
-    else:
-        top = acc_w
-    vw = top - max(shift_out, 0)
+    # the final sum, then the rounding point: a one-bit increment of the kept bits
+    acc = cnt.materialize(acc) if len(acc.ops) > 1 or acc.ops[0][2] else acc
+    s_kept = max(shift_out, 0)
+    lo_r, hi_r = _round_range(acc.lo, acc.hi, shift_out, rounding)
+    vw = signed_width_for(lo_r, hi_r)
     saturating = overflow != "wrap"
+    if shift_out > 0 and rounding != "truncate":
+        cnt.part = "output_rounding"
+        kept = max(1, min(vw, acc.w - s_kept if cap is None else wo))
+        cnt._bump("out_bits", kept)
+        cnt._bump("n_sums", 1)
+        cnt.adder_widths.append(kept)
+        if rounding == "round_half_even":
+            cnt._bump("out_bits", max(0, min(shift_out, acc.w) - 1 - acc.z))
+        elif rounding == "round_to_zero":
+            cnt._bump("out_bits", max(0, min(shift_out, acc.w) - acc.z))
+    y_lo, y_hi = lo_r, hi_r
     if saturating:
-        lo_r, hi_r = _round_range(acc.lo, acc.hi, shift_out, rounding)
         sides = (lo_r < -(1 << (wo - 1))) + (hi_r > (1 << (wo - 1)) - 1)
-        saturating = sides > 0
-        if saturating:
+        if sides:
             cnt.part = "output_rounding"
-            cnt._bump("sat_bits", sides * max(0, vw - wo + 1) + wo)
-    cnt.part = "output_rounding" if len(acc.ops) == 2 else "adder_tree"
-    cnt.materialize(acc, top if saturating else min(top, max(shift_out, 0) + wo))
+            cnt._bump("out_bits", sides * max(0, vw - wo + 1) + wo)
+        y_lo, y_hi = max(lo_r, -(1 << (wo - 1))), min(hi_r, (1 << (wo - 1)) - 1)
+    ff += min(wo, signed_width_for(y_lo, y_hi)) + 1
     f = cnt.f
     f["parts"] = cnt.parts
     f["ff_bits"] = ff

@@ -25,7 +25,8 @@ from ._firstruct import LUT_FEATURES, structure
 
 __all__ = ["FirCost", "fir_cost", "fir_luts_batch", "fir_features", "load_calibration"]
 
-TARGETS = ("xc7",)
+#: Targets the model knows; :func:`calibrated_targets` says which have a fit.
+TARGETS = ("xc7", "ice40")
 
 # Horowitz, ISSCC 2014, 45 nm, 0.9 V (HARDWARE_FACTS "Energy and area").
 _ADD_PJ_8, _ADD_PJ_32 = 0.03, 0.1
@@ -71,11 +72,27 @@ class FirCost:
     target: str = "xc7"
 
 
+@cache
+def _calibration_file() -> dict:
+    path = resources.files("bitsmith.hwmodels") / "data" / "fir_calibration.json"
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise RuntimeError(
+            "the FIR cost model needs data/fir_calibration.json: run "
+            "scripts/calibrate_fir_cost.py"
+        ) from exc
+
+
+def calibrated_targets() -> tuple[str, ...]:
+    """Targets with a fit in ``data/fir_calibration.json``."""
+    return tuple(t for t in TARGETS if t in _calibration_file().get("targets", {}))
+
+
 def _check_target(target: str) -> None:
-    if target not in TARGETS:
-        raise ValueError(
-            f"target must be one of {TARGETS} (the calibrated targets), not {target!r}"
-        )
+    ok = calibrated_targets()
+    if target not in ok:
+        raise ValueError(f"target must be one of {ok} (the calibrated targets), not {target!r}")
 
 
 @cache
@@ -89,15 +106,14 @@ def load_calibration(target: str = "xc7") -> dict:
         ``ff_scale``, plus the fit's provenance (yosys version, date, corpus size, errors).
     """
     _check_target(target)
-    path = resources.files("bitsmith.hwmodels") / "data" / "fir_calibration.json"
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError as exc:
+    cal = _calibration_file()["targets"][target]
+    if tuple(cal.get("features", ())) != LUT_FEATURES:
         raise RuntimeError(
-            "the FIR cost model needs data/fir_calibration.json: run "
-            "scripts/calibrate_fir_cost.py"
-        ) from exc
-    return data["targets"][target]
+            f"the {target} calibration must fit the features {LUT_FEATURES}, but it has "
+            f"{tuple(cal.get('features', ()))}: rerun scripts/calibrate_fir_cost.py "
+            f"--target {target}"
+        )
+    return cal
 
 
 def _spec_args(spec: FirSpec) -> tuple:

@@ -2,11 +2,20 @@
 
 import numpy as np
 import pytest
-from bitsmith.hwmodels import SynthResult, fir_cost, fir_luts_batch, synthesize
-from bitsmith.hwmodels._fircorpus import quantize_per_coefficient, random_spec
-from bitsmith.hwmodels._firstruct import dsp_blocks
-from bitsmith.sim import FirForm, FirSpec, Multiplier, QFormat
 from scipy import signal
+
+from bitsmith.hwmodels import SynthResult, fir_cost, fir_luts_batch, synthesize
+from bitsmith.hwmodels._fircorpus import (
+    TAP_STRATA,
+    fit_luts,
+    quantize_per_coefficient,
+    random_spec,
+    row_to_spec,
+    stratified_specs,
+)
+from bitsmith.hwmodels._firstruct import LUT_FEATURES, dsp_blocks
+from bitsmith.hwmodels.fir import fir_features, load_calibration
+from bitsmith.sim import FirForm, FirSpec, Multiplier, QFormat
 
 MUL8 = """module m(input clk, input signed [7:0] a, input signed [7:0] b,
           output reg signed [15:0] p);
@@ -111,16 +120,7 @@ def test_batch_rejects_wrong_shape():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "form",
-    [
-        # known gap on this small 11-tap 8-bit design: the model is 16-17 % low on LUTs
-        # (direct 284 vs yosys 338, transposed 228 vs 276) and 20 % low on FFs (direct);
-        # kept strict so a fix is noticed
-        pytest.param(FirForm.DIRECT, marks=pytest.mark.xfail(strict=True, reason="known gap")),
-        pytest.param(FirForm.TRANSPOSED, marks=pytest.mark.xfail(strict=True, reason="known gap")),
-    ],
-)
+@pytest.mark.parametrize("form", [FirForm.DIRECT, FirForm.TRANSPOSED])
 def test_estimate_within_15_percent_of_yosys(form):
     from bitsmith.rtl import fir_verilog
 
@@ -133,3 +133,52 @@ def test_estimate_within_15_percent_of_yosys(form):
     assert abs(est.luts - res.luts) <= 0.15 * res.luts
     assert abs(est.ffs - res.ffs) <= 0.15 * res.ffs
     assert est.dsps == res.dsps == 0
+
+
+def _calibration_rows():
+    import csv
+    from importlib import resources
+
+    cal = load_calibration("xc7")
+    path = resources.files("bitsmith.hwmodels") / "data" / cal["corpus_csv"]
+    with path.open() as f:
+        return cal, list(csv.DictReader(f))
+
+
+def test_calibration_corpus_matches_model_and_fit():
+    # the committed corpus (yosys figures) must be what the current model structure sees,
+    # and refitting it must give the committed coefficients (the fit is re-runnable)
+    cal, rows = _calibration_rows()
+    assert len(rows) == cal["n_designs"] >= 24
+    X, y = [], []
+    for r in rows:
+        f = fir_features(row_to_spec(r))
+        assert [f[k] for k in LUT_FEATURES] == [int(r[k]) for k in LUT_FEATURES]
+        assert f["ff_bits"] == int(r["ff_bits"])
+        X.append([f[k] for k in LUT_FEATURES])
+        y.append(int(r["luts"]))
+    theta = fit_luts(X, y)
+    np.testing.assert_allclose(theta[:-1], cal["coef"], rtol=1e-9, atol=1e-9)
+    assert theta[-1] == pytest.approx(cal["intercept"], abs=1e-9)
+
+
+def test_dsp_count_exact_on_calibration_corpus():
+    # DSP48E1 counts yosys reported for the committed corpus (24 designs, half with DSPs)
+    _, rows = _calibration_rows()
+    dsp_rows = [r for r in rows if r["multiplier"] == "dsp"]
+    assert len(dsp_rows) >= 10
+    for r in rows:
+        assert fir_cost(row_to_spec(r)).dsps == int(r["dsps"]), r["index"]
+
+
+def test_stratified_corpus_balances_every_factor():
+    specs = stratified_specs(0, 24)
+    assert len(specs) == 24
+    strata = [next(i for i, (lo, hi) in enumerate(TAP_STRATA) if lo <= s.taps <= hi)
+              for s in specs]
+    assert sorted(np.bincount(strata).tolist()) == [6, 6, 6, 6]
+    assert sum(s.multiplier is Multiplier.DSP for s in specs) == 12
+    assert sum(s.form is FirForm.DIRECT for s in specs) == 12
+    assert np.bincount([s.pipeline for s in specs]).tolist() == [8, 8, 8]
+    assert min(s.taps for s in specs) >= 7 and max(s.taps for s in specs) <= 127
+    assert all(4 <= w <= 20 for s in specs for w in s.coef_widths)
