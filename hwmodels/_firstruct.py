@@ -9,6 +9,11 @@ w LUTs and ceil((w+1)/4) CARRY4; ``a + (b << s)`` with 16-bit a, b costs 16 LUTs
 s, i.e. only the overlapping and sign-extension bits). Register bits count flip-flops that
 hold a non-constant bit (yosys removes registers of constant zero bits).
 
+Rules measured against yosys 0.70 ``synth_xilinx`` (see each rule's comment): single-use
+unregistered sums merge into one carry-save ``$macc``; multipliers of the broadcast input
+with the same odd constant part are merged; a direct-form first-level add of a DSP product
+is packed into the DSP48E1 post-adder (and its register into PREG).
+
 The counts are exact properties of the structure; turning them into LUTs is the job of the
 calibrated linear model in :mod:`bitsmith.hwmodels.fir`.
 """
@@ -16,6 +21,7 @@ calibrated linear model in :mod:`bitsmith.hwmodels.fir`.
 from __future__ import annotations
 
 import math
+from functools import cache
 
 from ..sim._firspec import signed_width_for
 
@@ -111,7 +117,7 @@ class _Counter:
             bits = max(0, w_out - zmin)
             # carry-save full adders: one per operand bit beyond the final adder's two rows
             # (an operand's known-zero LSBs are no bits; its sign extension is)
-            column_bits = sum(max(0, w_out - z) for _, z, _ in ops)
+            column_bits = sum(max(0, min(w, w_out) - z) for w, z, _ in ops)
             self._bump("csa_bits", max(0, column_bits - 2 * bits))
             self._bump("add_bits", bits)
             self._bump("n_sums", 1)
@@ -134,13 +140,18 @@ def _add(a: _Sum, b: _Sum) -> _Sum:
     return _Sum(a.ops + b.ops, a.lo + b.lo, a.hi + b.hi, min(a.z, b.z))
 
 
-def _csd_product(c: int, u: _Sum, cap: int | None = None) -> _Sum:
+@cache
+def _csd(c: int) -> tuple[tuple[int, int], ...]:
     from ..rtl import csd_digits
 
+    return tuple(csd_digits(c))
+
+
+def _csd_product(c: int, u: _Sum, cap: int | None = None) -> _Sum:
     uw = u.w
     ops = [
         (uw + shift if cap is None else min(uw + shift, cap), shift + u.z, sign < 0)
-        for shift, sign in csd_digits(c)
+        for shift, sign in _csd(c)
     ]
     lo, hi = min(c * u.lo, c * u.hi), max(c * u.lo, c * u.hi)
     return _Sum(ops, lo, hi, _tz(c) + u.z)
@@ -261,8 +272,7 @@ def structure(
                 uw = signed_width_for(lo, hi) if lim is None else min(signed_width_for(lo, hi), lim)
                 u = _Sum([(uw, 0, False)], lo, hi, 0)
                 cnt.part = "pre_adders"
-                if not dsp:  # with DSPs the fit gives pre-adders no cost (DSP48E1 pre-adder)
-                    cnt._bump("pre_bits", min(b + 1, uw))
+                cnt._bump("pre_bits", min(b + 1, uw))
                 cnt.part = "adder_tree"
                 cnt.adder_widths.append(uw)
             nodes.append(product(c, u))
@@ -280,6 +290,13 @@ def structure(
             level += 1
             r = level in tree_regs
             nxt = [_add(nodes[j], nodes[j + 1]) for j in range(0, len(nodes) - 1, 2)]
+            if level == 1 and not r and dsp:
+                # product + product, not registered: yosys packs the add into the DSP48E1
+                # post-adder too (no fabric logic; it leaves the DSP as one operand)
+                for j in range(len(nxt)):
+                    if in_dsp[2 * j] or in_dsp[2 * j + 1]:
+                        nxt[j] = _Sum([(cnt.width(nxt[j].lo, nxt[j].hi), nxt[j].z, False)],
+                                      nxt[j].lo, nxt[j].hi, nxt[j].z)
             if r:
                 for j in range(len(nxt)):
                     if level == 1 and reg and (in_dsp[2 * j] or in_dsp[2 * j + 1]):
