@@ -219,6 +219,10 @@ def structure(
             cap = shift_out + wo
             terms = [(c, t) for c, t in terms if _tz(c) < cap]
     cnt = _Counter(cap, dsp)
+    if not terms:  # every product wraps away: the generator outputs a constant 0
+        f = cnt.f
+        f.update(parts={}, ff_bits=1, dsp_blocks=0, adder_widths=[], products=[])
+        return f
     ff = 0
     products = []
     dsps = 0

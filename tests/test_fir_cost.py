@@ -182,3 +182,12 @@ def test_stratified_corpus_balances_every_factor():
     assert np.bincount([s.pipeline for s in specs]).tolist() == [8, 8, 8]
     assert min(s.taps for s in specs) >= 7 and max(s.taps for s in specs) <= 127
     assert all(4 <= w <= 20 for s in specs for w in s.coef_widths)
+
+
+def test_products_that_wrap_away_cost_nothing():
+    from bitsmith.hwmodels._firstruct import structure
+
+    # 8-bit wrapping output at the accumulator LSB: products by 2**20 are 0 modulo 2**8
+    f = structure((1 << 20, 1 << 20), 8, 0, 8, "truncate", "wrap", True, False, False, 0)
+    assert [f[k] for k in LUT_FEATURES] == [0] * len(LUT_FEATURES)
+    assert f["dsp_blocks"] == 0 and f["ff_bits"] == 1
