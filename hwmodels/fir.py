@@ -8,8 +8,8 @@ LUTs are a linear function of those counts whose few coefficients were fitted to
 ``synth_xilinx -flatten`` results (``scripts/calibrate_fir_cost.py`` writes
 ``data/fir_calibration.json``). Flip-flops are counted directly (register bits that are not
 constant), DSP48E1 blocks by yosys' 25x18 splitting rule, CARRY4 as ceil(bits/4) per adder.
-Measured accuracy (held-out, 40 designs): LUTs mean |error| 9.1 %, max 28.8 %; FFs mean
-2.7 %; DSP48E1 exact 40/40 -- details and caveats in ``hwmodels/README.md``.
+Measured accuracy (held-out, 40 designs): LUTs mean |error| 7.8 %, max 28.8 %; FFs mean
+2.8 %; DSP48E1 exact 40/40 -- details and caveats in ``hwmodels/README.md``.
 """
 
 from __future__ import annotations
