@@ -64,6 +64,8 @@ BAD = [
     ("max_bits: 14", "max_bits: 4",
      r"allocation.max_bits: the spec cannot be met within the allowed widths"),
     ("numtaps: 21", "numtaps: .nan", r"filter.numtaps: must be an integer"),
+    ("report: {", "target: {device: ice40}\nreport: {",
+     r"target.device: the FIR cost model is calibrated for xc7 only, not 'ice40'"),
     ("min_bits: 2,", "min_bits: 8, allow_pruning: false, objective: max, budget_luts: 5,",
      r"allocation.budget_luts: budget_luts 5 is infeasible: the smallest achievable cost "
      r"is \d+ LUTs"),

@@ -237,6 +237,14 @@ def setup(cfg: dict, path, log=lambda message: None) -> FirSetup:
         raise ConfigError(f"objective {a['objective']!r} needs a LUT budget", file=path,
                           key_path="allocation.budget_luts")
 
+    from ..hwmodels.fir import calibrated_targets
+
+    if cfg["target"]["device"] not in calibrated_targets():
+        raise ConfigError(
+            f"the FIR cost model is calibrated for {', '.join(calibrated_targets())} only, not "
+            f"{cfg['target']['device']!r} (scripts/calibrate_fir_cost.py --target ... adds one)",
+            file=path, key_path="target.device")
+
     # 1. float design
     h = design_fir(design)
     float_m = response_metrics(h, h, design)
