@@ -21,7 +21,10 @@ EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_TOOL = 0, 1, 2, 3
 
 
 class ToolError(RuntimeError):
-    """An external tool (simulator, synthesizer) is missing or failed."""
+    """An external tool (simulator, synthesizer) is missing or failed.
+
+    Flows may raise it; :class:`bitsmith.hwmodels.synth.SynthesisError` is treated alike.
+    """
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -87,6 +90,13 @@ def _run(config: Path, out: Path | None, seed: int | None, quiet: bool,
     except ToolError as e:
         print(f"bitsmith: tool error: {e}", file=sys.stderr)
         return EXIT_TOOL
+    except Exception as e:
+        from .hwmodels.synth import SynthesisError
+
+        if isinstance(e, SynthesisError):  # yosys missing or failed: say so, no traceback
+            print(f"bitsmith: tool error: {e}", file=sys.stderr)
+            return EXIT_TOOL
+        raise
     ok = bool(summary.get("ok", True))
     if not quiet:
         print(f"bitsmith: {kind} run {'passed' if ok else 'FAILED a check'} in "
