@@ -141,3 +141,18 @@ def test_default_lowpass_allocation_meets_spec_and_noise_prediction(tmp_path):
     assert s["estimated_luts"] < s["uniform"]["luts"]
     assert s["methods"]["gcpso"]["n_infeasible"] == 0
     assert s["methods"]["ppso"]["n_infeasible"] >= 0
+
+
+def test_same_seed_same_bytes(tmp_path):
+    """Same config and seed: identical summary, allocation, report and Verilog."""
+    text = SMALL.replace("simulators: [SIM]", "simulators: []").replace("SYNTH", "false")
+    cfg = tmp_path / "fir.yaml"
+    cfg.write_text(text)
+    outs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        assert main(["run", str(cfg), "-o", str(out), "-q"]) == 0
+        outs.append(out)
+    for f in ("summary.json", "allocation.json", "report.md", "rtl/fir.v", "rtl/fir.coe"):
+        assert (outs[0] / f).read_bytes() == (outs[1] / f).read_bytes(), f
+    assert (outs[0] / "timings.json").is_file()

@@ -163,7 +163,7 @@ def write_report(out: Path, cfg, *, design, h, spec, problem, spec_problem, best
                 for k in ("luts", "ffs", "dsps")]
         lines.append(markdown_table(["resource", "estimate", f"yosys ({syn['tool']})",
                                      "error"], rows))
-        lines.append(f"Latches: {syn['latches']}. Synthesis time {syn['seconds']} s.")
+        lines.append(f"Latches: {syn['latches']}.")
     else:
         lines.append("Synthesis disabled; estimate: " + ", ".join(f"{k} {v}"
                                                                   for k, v in est.items()))
