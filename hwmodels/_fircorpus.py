@@ -129,39 +129,18 @@ def random_spec(rng: np.random.Generator, max_taps: int = 127) -> FirSpec:
     """
     while True:
         L = int(round(math.exp(rng.uniform(math.log(7), math.log(max_taps)))))
-        h = _design(rng, L)
         w0 = int(rng.integers(4, 21))
-        if rng.random() < 0.5:
-            half = [int(np.clip(w0 - rng.integers(0, 5), 4, 20)) for _ in range((L + 1) // 2)]
-            widths = half + half[: L // 2][::-1]
-        else:
-            widths = [w0] * L
-        coefs, frac = quantize_per_coefficient(h, widths)
-        if all(c == 0 for c in coefs):
-            continue
-        xw = int(rng.integers(8, 19))
-        xfmt = QFormat(1, xw - 1)
-        probe = FirSpec(coefs, frac, tuple(widths), xfmt, xfmt)
-        if probe.acc_width > 62:
-            continue
-        acc = probe.acc_format
-        wo = int(min(probe.acc_width, xw + rng.integers(0, 5)))
-        oint = acc.int_bits - int(rng.integers(0, 3))
-        ofmt = QFormat(oint, wo - oint)
-        fold = bool(rng.random() < 0.5) and probe.symmetry.value != "none"
-        return FirSpec(
-            coefs,
-            frac,
-            tuple(widths),
-            xfmt,
-            ofmt,
-            rounding=[*Rounding][int(rng.integers(0, 4))],
-            overflow=(Overflow.WRAP, Overflow.SATURATE)[int(rng.integers(0, 2))],
+        spec = _make_spec(
+            rng,
+            L,
+            w0,
+            fold=bool(rng.random() < 0.5),
+            dsp=bool(rng.random() < 0.35),
             form=(FirForm.DIRECT, FirForm.TRANSPOSED)[int(rng.integers(0, 2))],
-            fold_symmetric=fold,
-            multiplier=(Multiplier.CSD, Multiplier.DSP)[int(rng.random() < 0.35)],
             pipeline=int(rng.integers(0, 3)),
         )
+        if spec is not None:
+            return spec
 
 
 def size_proxy(spec: FirSpec) -> int:
