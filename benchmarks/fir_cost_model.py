@@ -22,10 +22,9 @@ import numpy as np
 from bitsmith.hwmodels import fir_cost
 from bitsmith.hwmodels._fircorpus import (
     DEFAULT_CACHE,
-    _cache_lookup,
+    corpus_results,
     generator_hash,
     stratified_specs,
-    synthesize_spec,
 )
 from bitsmith.hwmodels.fir import load_calibration
 
@@ -52,13 +51,7 @@ def main(argv=None) -> int:
           f"{'pipe':>4} | {'LUT est':>7} {'yosys':>6} {'err%':>6} | {'FF est':>6} {'yosys':>6} "
           f"| {'DSP':>3} {'yosys':>5} | {'est ms':>6} {'yosys s':>7}")
     errs, ff_errs, dsp_ok, t_est, t_syn, taps = [], [], [], [], [], []
-    for i, spec in enumerate(specs):
-        if args.cached_only:
-            res = _cache_lookup(spec, args.target, args.cache)
-            if res is None:
-                continue
-        else:
-            res, _ = synthesize_spec(spec, args.target, args.cache)
+    for i, spec, res in corpus_results(specs, args.target, args.cache, args.cached_only):
         t0 = time.perf_counter()
         est = fir_cost(spec, args.target)
         dt = time.perf_counter() - t0

@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -351,3 +352,22 @@ def generator_hash() -> str:
     for p in sorted(Path(rtl.__file__).parent.glob("*.py")):
         h.update(p.name.encode() + b"\0" + p.read_bytes())
     return h.hexdigest()[:16]
+
+
+def corpus_results(specs, target: str, cache: Path, cached_only: bool, log=None):
+    """Yield ``(index, spec, SynthResult)`` for each spec: synthesized (cached), or --
+    with ``cached_only`` -- only those already in the cache.
+
+    ``log(i, spec, result, seconds or None if cached)`` reports each fresh synthesis.
+    """
+    for i, spec in enumerate(specs):
+        if cached_only:
+            res = _cache_lookup(spec, target, cache)
+            if res is None:
+                continue
+        else:
+            t0 = time.perf_counter()
+            res, cached = synthesize_spec(spec, target, cache)
+            if log is not None:
+                log(i, spec, res, None if cached else time.perf_counter() - t0)
+        yield i, spec, res

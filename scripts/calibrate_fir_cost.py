@@ -18,19 +18,17 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import time
 from pathlib import Path
 
 import numpy as np
 
 from bitsmith.hwmodels._fircorpus import (
     DEFAULT_CACHE,
-    _cache_lookup,
+    corpus_results,
     fit_luts,
     generator_hash,
     spec_to_row,
     stratified_specs,
-    synthesize_spec,
     write_csv,
 )
 from bitsmith.hwmodels._firstruct import LUT_FEATURES
@@ -57,19 +55,14 @@ def main(argv=None) -> int:
     specs = stratified_specs(args.seed, args.n)
     rows, feats, y = [], [], []
     tool = None
-    for i, spec in enumerate(specs):
-        if args.cached_only:
-            res = _cache_lookup(spec, args.target, args.cache)
-            if res is None:
-                continue
-        else:
-            t0 = time.perf_counter()
-            res, cached = synthesize_spec(spec, args.target, args.cache)
-            print(
-                f"[{i + 1}/{args.n}] L={spec.taps} wmax={spec.max_coef_width} "
-                f"{res.luts} LUTs {'(cached)' if cached else f'{time.perf_counter() - t0:.1f} s'}",
-                flush=True,
-            )
+    def log(i, spec, res, seconds):
+        print(
+            f"[{i + 1}/{args.n}] L={spec.taps} wmax={spec.max_coef_width} "
+            f"{res.luts} LUTs {'(cached)' if seconds is None else f'{seconds:.1f} s'}",
+            flush=True,
+        )
+
+    for i, spec, res in corpus_results(specs, args.target, args.cache, args.cached_only, log):
         tool = res.tool
         f = fir_features(spec)
         feats.append([f[k] for k in LUT_FEATURES])
