@@ -84,12 +84,7 @@ def main(argv=None) -> int:
     rows = []
     for label, x, dt in designs:
         if label.startswith("uniform") and "common_lsb" in label:
-            raw, frac, tap_w = base.common_lsb(int(label.split()[1].split("-")[0]))
-            from bitsmith.sim import FirSpec
-
-            spec0 = _spec(base, x, cfg, st.fmt_in, st.fmt_out)
-            spec = FirSpec(**{**spec0.__dict__, "coefficients": tuple(int(c) for c in raw),
-                              "coef_frac": frac, "coef_widths": tap_w})
+            spec = base.cost_fn.spec(*base.common_lsb(int(label.split()[1].split("-")[0])))
         else:
             spec = _spec(base, x, cfg, st.fmt_in, st.fmt_out)
         from bitsmith.hwmodels.fir import fir_cost

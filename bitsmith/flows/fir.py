@@ -146,20 +146,8 @@ def _formats(cfg: dict, path):
 
 
 def _spec(problem, x, cfg, fmt_in, fmt_out):
-    from ..sim import FirForm, FirSpec, Multiplier, Overflow, Rounding
-
-    raw, frac, widths = problem.raw(np.asarray(x)[None, :])
-    impl = cfg["implementation"]
-    fold = impl["fold_symmetric"]
-    spec = FirSpec(coefficients=raw, coef_frac=frac, coef_widths=widths,
-                   input_format=fmt_in, output_format=fmt_out,
-                   rounding=Rounding(cfg["output"]["rounding"]),
-                   overflow=Overflow(cfg["output"]["overflow"]),
-                   form=FirForm(impl["form"]), fold_symmetric=False,
-                   multiplier=Multiplier(impl["multiplier"]), pipeline=impl["pipeline"])
-    if fold and spec.symmetry.value != "none":
-        spec = FirSpec(**{**spec.__dict__, "fold_symmetric": True})
-    return spec
+    """The FirSpec of the allocation ``x`` (widths per variable)."""
+    return _cost_fn(cfg, fmt_in, fmt_out).spec(*problem.raw(np.asarray(x)[None, :]))
 
 
 def _cost_fn(cfg: dict, fmt_in, fmt_out):
@@ -182,23 +170,31 @@ class _BatchCost:
         self.args = (fmt_in, fmt_out, rounding, overflow, form, fold, multiplier, pipeline)
         self.target = target
 
-    def __call__(self, raw, coef_frac, widths):
-        from ..hwmodels.fir import fir_luts_batch
+    def spec(self, raw, coef_frac: int, widths):
+        """The :class:`FirSpec` of one coefficient set with this cost's structure.
+
+        Folding applies only where the coefficients are (anti)symmetric.
+        """
         from ..sim import FirForm, FirSpec, Multiplier, Overflow, Rounding
 
         fmt_in, fmt_out, rounding, overflow, form, fold, multiplier, pipeline = self.args
+        spec = FirSpec(
+            coefficients=tuple(int(c) for c in raw), coef_frac=int(coef_frac),
+            coef_widths=tuple(int(w) for w in widths), input_format=fmt_in,
+            output_format=fmt_out, rounding=Rounding(rounding), overflow=Overflow(overflow),
+            form=FirForm(form), fold_symmetric=False, multiplier=Multiplier(multiplier),
+            pipeline=pipeline)
+        if fold and spec.symmetry.value != "none":
+            spec = FirSpec(**{**spec.__dict__, "fold_symmetric": True})
+        return spec
+
+    def __call__(self, raw, coef_frac, widths):
+        from ..hwmodels.fir import fir_luts_batch
+
         out = np.empty(len(raw), dtype=np.int64)
         for f in np.unique(coef_frac):
             rows = np.flatnonzero(coef_frac == f)
-            first = rows[0]
-            template = FirSpec(
-                coefficients=tuple(int(c) for c in raw[first]), coef_frac=int(f),
-                coef_widths=tuple(int(w) for w in widths[first]), input_format=fmt_in,
-                output_format=fmt_out, rounding=Rounding(rounding),
-                overflow=Overflow(overflow), form=FirForm(form), fold_symmetric=False,
-                multiplier=Multiplier(multiplier), pipeline=pipeline)
-            if fold and template.symmetry.value != "none":
-                template = FirSpec(**{**template.__dict__, "fold_symmetric": True})
+            template = self.spec(raw[rows[0]], f, widths[rows[0]])
             out[rows] = fir_luts_batch(raw[rows], template, target=self.target)
         return out
 
