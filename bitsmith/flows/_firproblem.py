@@ -146,12 +146,11 @@ class FirAllocationProblem(Problem):
         from ..sim import coef_significant_bits
 
         h = _cleaned(self.h)
-        _, p = np.frexp(np.max(np.abs(h)))
-        q, frac = _quantize_own_exponent(h[np.argmax(np.abs(h))], np.array(word_bits),
+        # the LSB the largest coefficient gets at this width caps every other one
+        _, frac = _quantize_own_exponent(h[np.argmax(np.abs(h))], np.array(word_bits),
                                          self.coef_rounding, None)
-        F = int(frac)
         raw, F = quantize_coefficients(h, [word_bits] * h.size, self.coef_rounding,
-                                       max_frac=F)
+                                       max_frac=int(frac))
         widths = tuple(max(2, coef_significant_bits(c)) if c else 0 for c in raw)
         return np.array(raw, dtype=np.int64), F, widths
 
