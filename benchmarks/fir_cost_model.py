@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/fir_cost_model.py [--n 40] [--seed 1] [--target xc7]
         [--cached-only]
 
-The designs are :func:`bitsmith.hwmodels._fircorpus.stratified_specs` with seed 1 (the
+The designs are :func:`bitsmith.hwmodels.fir._corpus.stratified_specs` with seed 1 (the
 calibration uses seed 0): taps 7-127, coefficient widths 4-20, folded or not, DSP or CSD,
 direct or transposed, pipeline 0-2, each level equally often. Prints one row per design
 (estimated vs yosys LUTs/FFs/DSPs, estimate and yosys time), the mean/median/max absolute
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from bitsmith.hwmodels import fir_cost
-from bitsmith.hwmodels._fircorpus import (
+from bitsmith.hwmodels.fir._corpus import (
     DEFAULT_CACHE,
     corpus_results,
     generator_hash,

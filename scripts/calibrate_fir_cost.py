@@ -1,11 +1,11 @@
 """Calibrate the FIR LUT model against yosys: corpus -> synthesis -> least squares -> JSON.
 
 Re-runnable: the corpus is a fixed-seed stratified set of generated FIRs
-(:func:`bitsmith.hwmodels._fircorpus.stratified_specs`: taps 7-127, coefficient widths
+(:func:`bitsmith.hwmodels.fir._corpus.stratified_specs`: taps 7-127, coefficient widths
 4-20, folded or not, DSP or CSD multipliers, direct or transposed, pipeline 0-2), each
 design's synthesis result is cached by a hash of its Verilog text, and the fit and the
-corpus rows are written to ``hwmodels/data/fir_calibration.json`` (one entry per target;
-fitting one target keeps the others) and ``hwmodels/data/fir_calibration_<target>.csv``.
+corpus rows are written to ``hwmodels/fir/data/fir_calibration.json`` (one entry per target;
+fitting one target keeps the others) and ``hwmodels/fir/data/fir_calibration_<target>.csv``.
 The JSON records a hash of the generator sources (``rtl/*.py``): the benchmark warns when
 the generator changed after the fit.
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bitsmith.hwmodels._fircorpus import (
+from bitsmith.hwmodels.fir._corpus import (
     DEFAULT_CACHE,
     corpus_results,
     fit_luts,
@@ -31,10 +31,10 @@ from bitsmith.hwmodels._fircorpus import (
     stratified_specs,
     write_csv,
 )
-from bitsmith.hwmodels._firstruct import LUT_FEATURES
+from bitsmith.hwmodels.fir._struct import LUT_FEATURES
 from bitsmith.hwmodels.fir import fir_features
 
-DATA = Path(__file__).resolve().parent.parent / "hwmodels" / "data"
+DATA = Path(__file__).resolve().parent.parent / "hwmodels" / "fir" / "data"
 FLOWS = {
     "xc7": "synth_xilinx -flatten [-nodsp for CSD designs]; stat -json",
     "ice40": "synth_ice40 -flatten [-dsp for DSP designs]; stat -json",

@@ -30,6 +30,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
 echo "install.sh: pip install -e .[$extras]" >&2
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extras]" 2>&1 \
+PYTHONWARNINGS="ignore:Editable installation" .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extras]" 2>&1 \
     | grep -v -e "^WARNING: Location" -e "is ignored" || true
 .venv/bin/bitsmith doctor >&2 || { echo "install.sh: a tool is missing (see above)" >&2; exit 1; }

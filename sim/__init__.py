@@ -1,45 +1,14 @@
-"""Bit-true simulation: the exact integer arithmetic hardware does, and its error."""
+"""Bit-true simulation: the exact integer arithmetic hardware does, and its error.
 
-from ._firdesign import (
-    ZERO_RTOL,
-    Band,
-    DesignMethod,
-    FirDesign,
-    Response,
-    bands,
-    design_fir,
-    expand_widths,
-    fir_spec_from_design,
-    quantize_coefficient_batch,
-    quantize_coefficients,
-    symmetry,
-    variable_map,
-)
-from ._firmetrics import (
-    NoisePrediction,
-    ResponseMetrics,
-    SqnrMeasurement,
-    batch_band_metrics,
-    batch_response_error,
-    frequency_response,
-    measure_sqnr,
-    meets,
-    predict_output_noise,
-    response_metrics,
-    rounding_error_stats,
-    worst_case_error_bound,
-)
-from ._firmodel import (
-    FirModel,
-    fir_accumulate,
-    fir_filter,
-    impulse,
-    random_full_scale,
-    step,
-    worst_case_input,
-)
-from ._firspec import FirForm, FirSpec, Multiplier, Symmetry, coef_significant_bits
-from ._fixed import (
+Layout: ``fixed`` is the fixed-point core every domain shares; each domain is a subpackage
+(``fir``); ``hdl`` finds the HDL tools and runs the testbenches. The names below are
+re-exported for convenience (``from bitsmith.sim import FirSpec``).
+"""
+
+from . import fir, fixed
+from .fir import *  # noqa: F403  (public FIR API, listed in fir.__all__)
+from .fir import __all__ as _fir_all
+from .fixed import (
     MAX_WORD_BITS,
     FixedOverflowError,
     Overflow,
@@ -55,53 +24,17 @@ from ._fixed import (
 
 __all__ = [
     "MAX_WORD_BITS",
-    "FirForm",
-    "FirSpec",
     "FixedOverflowError",
-    "Multiplier",
     "Overflow",
     "QFormat",
     "Rounding",
-    "Symmetry",
-    "coef_significant_bits",
     "overflow",
     "quantize",
     "requantize",
     "saturate",
     "to_float",
     "wrap",
-    # FIR design, coefficient quantization, bit-true model (_firdesign, _firmodel)
-    "ZERO_RTOL",
-    "Band",
-    "DesignMethod",
-    "FirDesign",
-    "FirModel",
-    "Response",
-    "bands",
-    "design_fir",
-    "expand_widths",
-    "fir_accumulate",
-    "fir_filter",
-    "fir_spec_from_design",
-    "impulse",
-    "quantize_coefficient_batch",
-    "quantize_coefficients",
-    "random_full_scale",
-    "step",
-    "symmetry",
-    "variable_map",
-    "worst_case_input",
-    # FIR metrics and noise (_firmetrics)
-    "NoisePrediction",
-    "ResponseMetrics",
-    "SqnrMeasurement",
-    "batch_band_metrics",
-    "batch_response_error",
-    "frequency_response",
-    "measure_sqnr",
-    "meets",
-    "predict_output_noise",
-    "response_metrics",
-    "rounding_error_stats",
-    "worst_case_error_bound",
+    "fir",
+    "fixed",
+    *_fir_all,
 ]

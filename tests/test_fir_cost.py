@@ -5,7 +5,7 @@ import pytest
 from scipy import signal
 
 from bitsmith.hwmodels import SynthResult, fir_cost, fir_luts_batch, synthesize
-from bitsmith.hwmodels._fircorpus import (
+from bitsmith.hwmodels.fir._corpus import (
     TAP_STRATA,
     fit_luts,
     quantize_per_coefficient,
@@ -13,7 +13,7 @@ from bitsmith.hwmodels._fircorpus import (
     row_to_spec,
     stratified_specs,
 )
-from bitsmith.hwmodels._firstruct import LUT_FEATURES, dsp_blocks
+from bitsmith.hwmodels.fir._struct import LUT_FEATURES, dsp_blocks
 from bitsmith.hwmodels.fir import fir_features, load_calibration
 from bitsmith.sim import FirForm, FirSpec, Multiplier, QFormat
 
@@ -140,7 +140,7 @@ def _calibration_rows():
     from importlib import resources
 
     cal = load_calibration("xc7")
-    path = resources.files("bitsmith.hwmodels") / "data" / cal["corpus_csv"]
+    path = resources.files("bitsmith.hwmodels.fir") / "data" / cal["corpus_csv"]
     with path.open() as f:
         return cal, list(csv.DictReader(f))
 
@@ -185,7 +185,7 @@ def test_stratified_corpus_balances_every_factor():
 
 
 def test_products_that_wrap_away_cost_nothing():
-    from bitsmith.hwmodels._firstruct import structure
+    from bitsmith.hwmodels.fir._struct import structure
 
     # 8-bit wrapping output at the accumulator LSB: products by 2**20 are 0 modulo 2**8
     f = structure((1 << 20, 1 << 20), 8, 0, 8, "truncate", "wrap", True, False, False, 0)

@@ -1,7 +1,7 @@
 """FIR hardware cost model calibrated against yosys (LUTs, FFs, DSP48E1, CARRY4, energy).
 
 The model walks the datapath ``bitsmith.rtl.FirFilter`` builds for a :class:`FirSpec`
-(:mod:`._firstruct`: exact-width nodes, CSD shift-add multipliers, pre-adders, adder tree or
+(:mod:`._struct`: exact-width nodes, CSD shift-add multipliers, pre-adders, adder tree or
 transposed chain, wrap limit, output rounding and saturation, plus yosys' ``$macc``
 merging, multiplier sharing and DSP48E1 post-adder packing) and counts adder bits per kind.
 LUTs are a linear function of those counts whose few coefficients were fitted to yosys 0.70
@@ -22,10 +22,10 @@ from importlib import resources
 
 import numpy as np
 
-from ..sim._firspec import FirForm, FirSpec, Multiplier
-from ._firstruct import LUT_FEATURES, structure
+from ...sim.fir._spec import FirForm, FirSpec, Multiplier
+from ._struct import LUT_FEATURES, structure
 
-__all__ = ["FirCost", "fir_cost", "fir_luts_batch", "fir_features", "load_calibration"]
+__all__ = ["FirCost", "calibrated_targets", "fir_cost", "fir_features", "fir_luts_batch", "load_calibration"]
 
 #: Targets the model knows; :func:`calibrated_targets` says which have a fit.
 TARGETS = ("xc7", "ice40")
@@ -76,7 +76,7 @@ class FirCost:
 
 @cache
 def _calibration_file() -> dict:
-    path = resources.files("bitsmith.hwmodels") / "data" / "fir_calibration.json"
+    path = resources.files("bitsmith.hwmodels.fir") / "data" / "fir_calibration.json"
     try:
         return json.loads(path.read_text())
     except FileNotFoundError as exc:
@@ -134,7 +134,7 @@ def _spec_args(spec: FirSpec) -> tuple:
 
 
 def fir_features(spec: FirSpec) -> dict:
-    """Structural counts of ``spec``'s datapath (see :func:`._firstruct.structure`)."""
+    """Structural counts of ``spec``'s datapath (see :func:`._struct.structure`)."""
     return structure(spec.coefficients, *_spec_args(spec))
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._firspec import FirSpec
-from ._fixed import requantize
+from ._spec import FirSpec
+from ..fixed import requantize
 
 __all__ = [
     "FirModel",

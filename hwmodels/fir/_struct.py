@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from functools import cache
 
-from ..sim._firspec import signed_width_for
+from ...sim.fir._spec import signed_width_for
 
 #: Feature names, in the order of the calibrated LUT coefficients.
 LUT_FEATURES = ("add_bits", "csa_bits", "dsp_sum_bits", "pre_bits", "out_bits", "n_sums")
@@ -142,7 +142,7 @@ def _add(a: _Sum, b: _Sum) -> _Sum:
 
 @cache
 def _csd(c: int) -> tuple[tuple[int, int], ...]:
-    from ..rtl import csd_digits
+    from ...rtl import csd_digits
 
     return tuple(csd_digits(c))
 
@@ -393,8 +393,8 @@ def structure(
 
 
 def _round_range(lo: int, hi: int, shift: int, rounding: str) -> tuple[int, int]:
-    from ..rtl._fir import round_shift_int
-    from ..sim._fixed import Rounding
+    from ...rtl.fir._generator import round_shift_int
+    from ...sim.fixed import Rounding
 
     r = Rounding(rounding)
     return round_shift_int(lo, shift, r), round_shift_int(hi, shift, r)

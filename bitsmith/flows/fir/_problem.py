@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..search import Problem, SeparableProblem
-from ..sim import FirDesign, Rounding, quantize_coefficient_batch, quantize_coefficients
+from ...search import Problem, SeparableProblem
+from ...sim import FirDesign, Rounding, quantize_coefficient_batch, quantize_coefficients
 
 # the batch path needs the quantizer's integer significands and exponents, which the public
 # quantize_coefficient_batch folds into float values
-from ..sim._firdesign import _cleaned, _quantize_own_exponent
-from ..sim._firmetrics import batch_band_metrics, frequency_response
+from ...sim.fir._design import _cleaned, _quantize_own_exponent
+from ...sim.fir._metrics import batch_band_metrics, frequency_response
 
 __all__ = ["FirAllocationProblem", "OBJECTIVES"]
 
@@ -143,7 +143,7 @@ class FirAllocationProblem(Problem):
         (raw (L,) int64, coef_frac, tap widths)
             Tap widths are each coefficient's significant bits (0 for zeros).
         """
-        from ..sim import coef_significant_bits
+        from ...sim import coef_significant_bits
 
         h = _cleaned(self.h)
         # the LSB the largest coefficient gets at this width caps every other one

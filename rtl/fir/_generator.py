@@ -19,9 +19,9 @@ from amaranth.hdl import Module, Mux, Signal, Value, signed
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..sim._firspec import FirForm, FirSpec, Multiplier, Symmetry, signed_width_for
-from ..sim._fixed import Overflow, QFormat, Rounding
-from ._csd import csd_digits
+from ...sim.fir._spec import FirForm, FirSpec, Multiplier, Symmetry, signed_width_for
+from ...sim.fixed import Overflow, QFormat, Rounding
+from .._csd import csd_digits
 
 __all__ = ["FirFilter", "fir_latency", "round_shift_int"]
 

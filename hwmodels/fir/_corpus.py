@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..sim._firspec import FirForm, FirSpec, Multiplier, coef_significant_bits
-from ..sim._fixed import Overflow, QFormat, Rounding
-from .synth import SynthResult, synthesize
+from ...sim.fir._spec import FirForm, FirSpec, Multiplier, coef_significant_bits
+from ...sim.fixed import Overflow, QFormat, Rounding
+from ..synth import SynthResult, synthesize
 
 #: Default synthesis cache (not committed): results keyed by a hash of the Verilog text.
 DEFAULT_CACHE = Path(os.environ.get("BITSMITH_SYNTH_CACHE", "~/.cache/bitsmith/synth")).expanduser()
@@ -151,7 +151,7 @@ def size_proxy(spec: FirSpec) -> int:
     or 1 with DSPs) times (input bits + the term's coefficient significant bits), plus one
     adder of that width per term for the tree.
     """
-    from ..rtl import csd_digits
+    from ...rtl import csd_digits
 
     xw = spec.input_format.word_bits
     L = spec.taps
@@ -272,7 +272,7 @@ def row_to_spec(row: dict) -> FirSpec:
 
 
 def _key(spec: FirSpec, target: str) -> tuple[str, str, bool]:
-    from ..rtl import fir_verilog
+    from ...rtl import fir_verilog
 
     verilog = fir_verilog(spec, name="fir")
     dsp = spec.multiplier is Multiplier.DSP
@@ -346,10 +346,10 @@ def generator_hash() -> str:
 
     Stored with each calibration, so a stale fit (the generator changed since) is visible.
     """
-    from .. import rtl
+    from ... import rtl
 
     h = hashlib.sha256()
-    for p in sorted(Path(rtl.__file__).parent.glob("*.py")):
+    for p in sorted(Path(rtl.__file__).parent.rglob("*.py")):
         h.update(p.name.encode() + b"\0" + p.read_bytes())
     return h.hexdigest()[:16]
 

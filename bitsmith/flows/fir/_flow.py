@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import ConfigError, Field, ListOf, Section
-from ._base import Flow, RunContext, register_flow
+from ...config import ConfigError, Field, ListOf, Section
+from .._base import Flow, RunContext, register_flow
 
 ROUNDINGS = ("truncate", "round_half_up", "round_half_even", "round_to_zero")
 OVERFLOWS = ("wrap", "saturate")
@@ -121,7 +121,7 @@ SCHEMA = Section({
 # -- building the domain objects from the validated config ---------------------------------
 
 def _design(cfg: dict, path):
-    from ..sim import FirDesign
+    from ...sim import FirDesign
 
     f = cfg["filter"]
     try:
@@ -134,7 +134,7 @@ def _design(cfg: dict, path):
 
 
 def _formats(cfg: dict, path):
-    from ..sim import QFormat
+    from ...sim import QFormat
 
     out = []
     for key in ("input", "output"):
@@ -175,7 +175,7 @@ class _BatchCost:
 
         Folding applies only where the coefficients are (anti)symmetric.
         """
-        from ..sim import FirForm, FirSpec, Multiplier, Overflow, Rounding
+        from ...sim import FirForm, FirSpec, Multiplier, Overflow, Rounding
 
         fmt_in, fmt_out, rounding, overflow, form, fold, multiplier, pipeline = self.args
         spec = FirSpec(
@@ -189,7 +189,7 @@ class _BatchCost:
         return spec
 
     def __call__(self, raw, coef_frac, widths):
-        from ..hwmodels.fir import fir_luts_batch
+        from ...hwmodels.fir import fir_luts_batch
 
         out = np.empty(len(raw), dtype=np.int64)
         for f in np.unique(coef_frac):
@@ -219,9 +219,9 @@ class FirSetup:
 
 def setup(cfg: dict, path, log=lambda message: None) -> FirSetup:
     """Steps 1-3: float design, variables, reachability; raises ConfigError before any search."""
-    from ..sim import design_fir, response_metrics, variable_map
-    from ..sim import symmetry as float_symmetry
-    from ._firproblem import FirAllocationProblem
+    from ...sim import design_fir, response_metrics, variable_map
+    from ...sim import symmetry as float_symmetry
+    from ._problem import FirAllocationProblem
 
     a = cfg["allocation"]
     design = _design(cfg, path)
@@ -233,7 +233,7 @@ def setup(cfg: dict, path, log=lambda message: None) -> FirSetup:
         raise ConfigError(f"objective {a['objective']!r} needs a LUT budget", file=path,
                           key_path="allocation.budget_luts")
 
-    from ..hwmodels.fir import calibrated_targets
+    from ...hwmodels.fir import calibrated_targets
 
     if cfg["target"]["device"] not in calibrated_targets():
         raise ConfigError(
@@ -290,7 +290,7 @@ def solve_with(problem, method: str, a: dict, seed: int, progress=None):
     PSO methods start one particle at the exact MCKP optimum of the separable noise
     surrogate when ``seed_from_surrogate`` is set.
     """
-    from .. import search
+    from ... import search
 
     mopts = {}
     if method in ("gcpso", "ppso"):
@@ -306,7 +306,7 @@ def solve_with(problem, method: str, a: dict, seed: int, progress=None):
 
 def run(cfg: dict, ctx: RunContext) -> dict:
     """Run the FIR flow; see the module docstring."""
-    from ._firreport import write_report
+    from ._report import write_report
 
     t_start = time.perf_counter()
     path = ctx.config_path
@@ -529,7 +529,7 @@ def least_luts_meeting_spec(problem, solve, lo: int, hi: int, steps: int, log=No
 
 def _mckp_surrogate(problem, ctx, runs):
     """MCKP (greedy) on the separable noise-power surrogate, scored on the real objective."""
-    from .. import search
+    from ... import search
 
     t0 = time.perf_counter()
     sur = search.minimize(problem.surrogate(), method="mckp_greedy", seed=ctx.seed)
@@ -548,9 +548,9 @@ def _mckp_surrogate(problem, ctx, runs):
 
 def _implement(spec, h, design, cfg, ctx) -> dict:
     """Bit-true metrics, noise, Verilog, lint, cocotb verification and synthesis."""
-    from .. import hwmodels, rtl
-    from ..sim import random_full_scale, response_metrics, to_float
-    from ..sim._firmetrics import measure_sqnr, predict_output_noise
+    from ... import hwmodels, rtl
+    from ...sim import random_full_scale, response_metrics, to_float
+    from ...sim.fir._metrics import measure_sqnr, predict_output_noise
 
     out: dict = {}
     m = response_metrics(np.array(spec.values), h, design)
@@ -582,7 +582,7 @@ def _implement(spec, h, design, cfg, ctx) -> dict:
     out["verification"] = {}
     build_root = ctx.out_dir.parent / f"{ctx.out_dir.name}.build"
     for simulator in cfg["verification"]["simulators"]:
-        from ..sim.fir_bench import verify_fir
+        from ...sim.hdl.fir_bench import verify_fir
 
         t0 = time.perf_counter()
         ctx.log(f"fir: verifying the RTL on {simulator} "
@@ -616,7 +616,7 @@ def _implement(spec, h, design, cfg, ctx) -> dict:
 
 def spec_json(spec) -> str:
     """The spec as JSON (what the bench and the report read)."""
-    from ..sim._firspec import spec_to_json
+    from ...sim.fir._spec import spec_to_json
 
     return spec_to_json(spec)
 
@@ -629,7 +629,7 @@ def _lint(path: Path) -> dict:
     """
     import subprocess
 
-    from ..sim import hdl
+    from ...sim import hdl
 
     root = hdl.ensure_verilator()
     waivers = tuple(getattr(hdl, "AMARANTH_VERILATOR_WAIVERS", ()))

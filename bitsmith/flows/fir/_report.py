@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..reports import figure, markdown_table, plot_convergence, save
+from ...reports import figure, markdown_table, plot_convergence, save
 
 
 def _db(x):
@@ -14,8 +14,8 @@ def _db(x):
 
 
 def _plot_response(path, design, h, spec):
-    from ..sim import bands
-    from ..sim._firmetrics import frequency_response
+    from ...sim import bands
+    from ...sim.fir._metrics import frequency_response
 
     w, H = frequency_response(h, 4096)
     _, Hq = frequency_response(np.array(spec.values), 4096)
@@ -47,7 +47,7 @@ def _plot_response(path, design, h, spec):
 
 
 def _plot_allocation(path, spec, h):
-    from ..sim import coef_significant_bits
+    from ...sim import coef_significant_bits
 
     k = np.arange(spec.taps)
     fig, ax = figure(figsize=(7.0, 3.6))
@@ -96,7 +96,7 @@ def _plot_pareto(path, runs, uniform, best_uniform, est_luts, objective):
 def write_report(out: Path, cfg, *, design, h, spec, problem, spec_problem, best_x, uniform,
                  best_uniform, compare, runs, summary) -> None:
     """Write ``report.md`` and its plots into ``out``."""
-    from ..search import plot_stability_region
+    from ...search import plot_stability_region
 
     a = cfg["allocation"]
     _plot_response(out / "response.png", design, h, spec)

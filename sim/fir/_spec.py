@@ -6,7 +6,7 @@ import enum
 import math
 from dataclasses import dataclass
 
-from ._fixed import MAX_WORD_BITS, Overflow, QFormat, Rounding
+from ..fixed import MAX_WORD_BITS, Overflow, QFormat, Rounding
 
 #: Coefficient widths bitsmith builds hardware for (bits, sign included).
 MIN_COEF_BITS, MAX_COEF_BITS = 2, 32

@@ -38,9 +38,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ._firmodel import fir_filter, impulse, random_full_scale, step, worst_case_input
-from ._firspec import FirSpec, spec_from_json, spec_to_json
-from ._fixed import Overflow
+from ..fir._model import fir_filter, impulse, random_full_scale, step, worst_case_input
+from ..fir._spec import FirSpec, spec_from_json, spec_to_json
+from ..fixed import Overflow
 
 __all__ = ["VerifyResult", "fir_stimulus", "model_spec", "verify_fir"]
 
@@ -313,8 +313,8 @@ def verify_fir(
     -------
     VerifyResult
     """
-    from ..rtl import fir_latency, fir_verilog
-    from .hdl import run_cocotb
+    from ...rtl import fir_latency, fir_verilog
+    from ._tools import run_cocotb
 
     t0 = time.perf_counter()
     build_dir = Path(build_dir).resolve()
@@ -342,7 +342,7 @@ def verify_fir(
     res = run_cocotb(
         [src],
         "fir",
-        "bitsmith.sim.fir_bench",
+        "bitsmith.sim.hdl.fir_bench",
         simulator,
         build_dir,
         env=env,

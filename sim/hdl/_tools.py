@@ -176,7 +176,7 @@ def run_cocotb(
     toplevel : str
         Top-level module name.
     test_module : str
-        Importable Python module holding the cocotb tests (e.g. ``bitsmith.sim.fir_bench``).
+        Importable Python module holding the cocotb tests (e.g. ``bitsmith.sim.hdl.fir_bench``).
     simulator : {"verilator", "icarus"}
     build_dir : path
         Build directory; the simulator build is reused when the sources are unchanged

