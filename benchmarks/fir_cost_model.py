@@ -20,13 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from bitsmith.hwmodels import fir_cost
+from bitsmith.hwmodels.fir import load_calibration
 from bitsmith.hwmodels.fir._corpus import (
     DEFAULT_CACHE,
     corpus_results,
     generator_hash,
     stratified_specs,
 )
-from bitsmith.hwmodels.fir import load_calibration
 
 
 def main(argv=None) -> int:

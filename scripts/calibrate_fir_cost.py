@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bitsmith.hwmodels.fir import fir_features
 from bitsmith.hwmodels.fir._corpus import (
     DEFAULT_CACHE,
     corpus_results,
@@ -32,7 +33,6 @@ from bitsmith.hwmodels.fir._corpus import (
     write_csv,
 )
 from bitsmith.hwmodels.fir._struct import LUT_FEATURES
-from bitsmith.hwmodels.fir import fir_features
 
 DATA = Path(__file__).resolve().parent.parent / "hwmodels" / "fir" / "data"
 FLOWS = {

@@ -5,6 +5,7 @@ import pytest
 from scipy import signal
 
 from bitsmith.hwmodels import SynthResult, fir_cost, fir_luts_batch, synthesize
+from bitsmith.hwmodels.fir import fir_features, load_calibration
 from bitsmith.hwmodels.fir._corpus import (
     TAP_STRATA,
     fit_luts,
@@ -14,7 +15,6 @@ from bitsmith.hwmodels.fir._corpus import (
     stratified_specs,
 )
 from bitsmith.hwmodels.fir._struct import LUT_FEATURES, dsp_blocks
-from bitsmith.hwmodels.fir import fir_features, load_calibration
 from bitsmith.sim import FirForm, FirSpec, Multiplier, QFormat
 
 MUL8 = """module m(input clk, input signed [7:0] a, input signed [7:0] b,

@@ -26,8 +26,8 @@ from bitsmith.rtl import (
     write_coe,
 )
 from bitsmith.sim import FirForm, FirSpec, Multiplier, Overflow, QFormat, Rounding, Symmetry
-from bitsmith.sim.hdl.fir_bench import fir_stimulus, verify_fir
 from bitsmith.sim.hdl import ensure_verilator, run_cocotb
+from bitsmith.sim.hdl.fir_bench import fir_stimulus, verify_fir
 
 SIMS = ("verilator", "icarus")
 

@@ -19,8 +19,8 @@ from typing import NamedTuple
 import numpy as np
 import scipy.signal
 
-from ._spec import FirForm, FirSpec, Multiplier, Symmetry
 from ..fixed import Overflow, QFormat, Rounding
+from ._spec import FirForm, FirSpec, Multiplier, Symmetry
 
 __all__ = [
     "Band",

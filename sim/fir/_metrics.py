@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.fft
 
+from ..fixed import Rounding, to_float
 from ._design import FirDesign, bands
 from ._model import fir_filter
 from ._spec import FirSpec
-from ..fixed import Rounding, to_float
 
 __all__ = [
     "NoisePrediction",

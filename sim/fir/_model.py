@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._spec import FirSpec
 from ..fixed import requantize
+from ._spec import FirSpec
 
 __all__ = [
     "FirModel",

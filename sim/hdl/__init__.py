@@ -7,8 +7,10 @@ dotted name; import them explicitly, they are not re-exported here.
 from ._tools import (
     SIMULATORS,
     CocotbResults,
+    HdlToolError,
     ensure_verilator,
     install_hints,
+    require_simulator,
     run_cocotb,
     tool_versions,
 )
@@ -16,8 +18,10 @@ from ._tools import (
 __all__ = [
     "SIMULATORS",
     "CocotbResults",
+    "HdlToolError",
     "ensure_verilator",
     "install_hints",
+    "require_simulator",
     "run_cocotb",
     "tool_versions",
 ]

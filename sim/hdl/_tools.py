@@ -15,6 +15,8 @@ from pathlib import Path
 __all__ = [
     "SIMULATORS",
     "CocotbResults",
+    "HdlToolError",
+    "require_simulator",
     "ensure_verilator",
     "install_hints",
     "run_cocotb",
@@ -35,6 +37,58 @@ INSTALL = {
     "cocotb": "pip install 'cocotb>=2.1,<3'",
     "torch": "pip install torch==2.13.0",
 }
+
+
+class HdlToolError(RuntimeError):
+    """An HDL tool (simulator, compiler) is missing or failed.
+
+    The message names the tool and ends with its last lines of output, so the command line
+    can print it as it is (exit status 3).
+
+    Parameters
+    ----------
+    tool : str
+        The tool (``verilator``, ``icarus``, ``c++``...).
+    message : str
+        What went wrong.
+    tail : str
+        The tool's last lines of output, if any.
+    """
+
+    def __init__(self, tool: str, message: str, tail: str = ""):
+        self.tool = tool
+        self.tail = tail.rstrip()
+        super().__init__(f"{tool}: {message}" + (f"\n{self.tail}" if self.tail else ""))
+
+
+def _tail(path: Path, lines: int = 12) -> str:
+    try:
+        text = Path(path).read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    return "\n".join(text[-lines:])
+
+
+def require_simulator(simulator: str) -> None:
+    """Raise :class:`HdlToolError` unless ``simulator``'s executables can be run.
+
+    Parameters
+    ----------
+    simulator : {"verilator", "icarus"}
+    """
+    if simulator not in SIMULATORS:
+        raise ValueError(f"simulator must be one of {SIMULATORS}, not {simulator!r}")
+    if simulator == "verilator":
+        try:
+            ensure_verilator()
+        except RuntimeError as e:
+            raise HdlToolError("verilator", str(e)) from None
+        if shutil.which("verilator") is None:
+            raise HdlToolError("verilator", f"not found on PATH; {INSTALL['verilator']}")
+    else:
+        for exe in ("iverilog", "vvp"):
+            if shutil.which(exe) is None:
+                raise HdlToolError("icarus", f"{exe} not found on PATH; {INSTALL['iverilog']}")
 
 
 def ensure_verilator() -> Path:
@@ -194,33 +248,41 @@ def run_cocotb(
     -------
     CocotbResults
     """
-    if simulator not in SIMULATORS:
-        raise ValueError(f"simulator must be one of {SIMULATORS}, not {simulator!r}")
+    require_simulator(simulator)
     from cocotb_tools.runner import get_runner
 
-    if simulator == "verilator":
-        ensure_verilator()
     build_dir = Path(build_dir).resolve()
+    if " " in str(build_dir):
+        raise ValueError(f"HDL build directories cannot contain spaces (GNU make), not "
+                         f"{str(build_dir)!r}")
     build_dir.mkdir(parents=True, exist_ok=True)
     runner = get_runner(simulator)
-    runner.build(
-        sources=[Path(s).resolve() for s in sources],
-        hdl_toplevel=toplevel,
-        build_dir=build_dir,
-        build_args=list(build_args),
-        timescale=timescale,
-        always=False,
-        log_file=build_dir / "build.log",
-    )
-    results_xml = runner.test(
-        test_module=test_module,
-        hdl_toplevel=toplevel,
-        build_dir=build_dir,
-        test_dir=build_dir,
-        extra_env=dict(env or {}),
-        test_args=list(test_args),
-        testcase=testcase,
-        results_xml=str(build_dir / "results.xml"),
-        log_file=build_dir / "test.log",
-    )
+    try:
+        runner.build(
+            sources=[Path(s).resolve() for s in sources],
+            hdl_toplevel=toplevel,
+            build_dir=build_dir,
+            build_args=list(build_args),
+            timescale=timescale,
+            always=False,
+            log_file=build_dir / "build.log",
+        )
+    except (subprocess.CalledProcessError, SystemExit, OSError) as e:
+        raise HdlToolError(simulator, f"build failed ({e})", _tail(build_dir / "build.log")) from None
+    try:
+        results_xml = runner.test(
+            test_module=test_module,
+            hdl_toplevel=toplevel,
+            build_dir=build_dir,
+            test_dir=build_dir,
+            extra_env=dict(env or {}),
+            test_args=list(test_args),
+            testcase=testcase,
+            results_xml=str(build_dir / "results.xml"),
+            log_file=build_dir / "test.log",
+        )
+    except (subprocess.CalledProcessError, SystemExit, OSError) as e:
+        raise HdlToolError(simulator, f"simulation failed ({e})", _tail(build_dir / "test.log")) from None
+    if not Path(results_xml).is_file():
+        raise HdlToolError(simulator, "the simulation wrote no results", _tail(build_dir / "test.log"))
     return _parse_results(Path(results_xml))
