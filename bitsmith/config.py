@@ -1,42 +1,49 @@
-"""Configuration loading: YAML -> schema validation with defaults -> plain validated data.
+"""Configuration loading: YAML -> pydantic model (validated, defaults filled, frozen).
 
-Every config goes through :func:`load_config`, which reads the YAML, checks it against the
-schema registered for its ``kind`` and fills defaults; the flows then build their frozen
-domain objects from the validated mapping. Errors name the file, the key path, the bad
-value and what is allowed::
+Each flow declares one :class:`ConfigModel` subclass for its ``kind`` (and one per nested
+section); this module holds only the machinery and knows no flow (the registry of kinds
+lives in :mod:`bitsmith.flows`). Errors name the file, the key path, what must hold and
+the value given, one line per error, every error of a file at once::
 
-    configs/fir/bad.yaml: fir.coef_bits.max: must be an integer between 2 and 32, not 40
+    configs/fir/bad.yaml: allocation.max_bits: must be an integer between 2 and 32, not 40
 
-Schemas are declared with :class:`Field` and :class:`Section` (no import-time defaults are
-computed from the environment).
+YAML is read as UTF-8 text with a loader that rejects duplicate keys; relative paths
+inside a config (:data:`ConfigPath`) are resolved against the config file's folder.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+import os
+import types
+import typing
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, ValidationInfo
+from pydantic.fields import FieldInfo
 
 __all__ = [
-    "REQUIRED",
+    "INT64_MAX",
     "ConfigError",
-    "Field",
-    "Section",
-    "ListOf",
+    "ConfigModel",
+    "ConfigPath",
+    "resolve_path",
+    "check",
+    "describe_field",
     "load_yaml",
+    "read_text_file",
     "validate",
-    "load_config",
-    "register_schema",
-    "SCHEMAS",
 ]
+
+#: Largest integer any config field takes (int64, what the numeric core computes in).
+INT64_MAX = 2**63 - 1
 
 
 class ConfigError(ValueError):
-    """A configuration file is malformed or breaks its schema.
+    """A configuration file (or a file or argument it names) is malformed or breaks its schema.
 
     Parameters
     ----------
@@ -45,13 +52,17 @@ class ConfigError(ValueError):
     file : str or Path, optional
         The configuration file.
     key_path : str, optional
-        Dotted path of the offending key (``fir.bands[1].edge``).
+        Dotted path of the offending key (``filter.bands[1].edge``).
+    more : sequence of ConfigError, optional
+        Further errors of the same file (``lines`` lists them all, one line each).
     """
 
-    def __init__(self, message: str, *, file: str | Path | None = None, key_path: str = ""):
+    def __init__(self, message: str, *, file: str | Path | None = None, key_path: str = "",
+                 more: tuple[ConfigError, ...] = ()):
         self.message = message
         self.file = str(file) if file is not None else None
         self.key_path = key_path
+        self.more = tuple(more)
         prefix = ""
         if self.file:
             prefix += f"{self.file}: "
@@ -59,222 +70,311 @@ class ConfigError(ValueError):
             prefix += f"{key_path}: "
         super().__init__(prefix + message)
 
+    @property
+    def lines(self) -> list[str]:
+        """Every error as one line (this one first)."""
+        return [_one_line(str(self))] + [_one_line(str(e)) for e in self.more]
 
-class _Required:
-    def __repr__(self) -> str:
-        return "REQUIRED"
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
-#: Marks a field that has no default.
-REQUIRED: Any = _Required()
+class ConfigModel(BaseModel):
+    """Base of every config section: frozen, unknown keys rejected, YAML types taken as they
+    are (an integer field does not accept ``"5"`` or ``true``; a number field accepts
+    integers)."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True,
+                              validate_default=False, use_attribute_docstrings=False)
+
+
+def resolve_path(value: str, info: ValidationInfo) -> str:
+    """``value`` as a path, taken from the config file's folder when relative (a pydantic
+    after-validator: the folder comes from the validation context's ``base_dir``)."""
+    base = (info.context or {}).get("base_dir") if info is not None else None
+    p = Path(value).expanduser()
+    if base is not None and not p.is_absolute():
+        p = Path(base) / p
+    return os.path.normpath(p)
+
+
+#: A file path in a config: relative paths are taken from the config file's folder.
+ConfigPath = Annotated[str, AfterValidator(resolve_path)]
+
+
+def check(condition: bool, key: str, message: str) -> None:
+    """Raise a validation error for ``key`` (a field of the model being validated) unless
+    ``condition`` holds; for cross-field checks in ``model_validator(mode="after")``."""
+    if not condition:
+        raise ValueError(f"@{key}@{message}")
+
+
+# -- error messages -------------------------------------------------------------------------
 
 def _fmt(value: Any) -> str:
-    return repr(value) if isinstance(value, str) else str(value)
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list" if len(str(value)) > 60 else str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
-@dataclass(frozen=True)
-class Field:
-    """One scalar (or free-form) entry of a schema.
+def _strip_optional(tp):
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            inner, _ = _strip_optional(args[0])
+            return inner, True
+    if origin is Annotated:
+        return _strip_optional(typing.get_args(tp)[0])
+    return tp, False
+
+
+def _bounds(info: FieldInfo | None) -> tuple[Any, Any]:
+    lo = hi = None
+    for m in (info.metadata if info is not None else ()):
+        lo = getattr(m, "ge", None) if getattr(m, "ge", None) is not None else lo
+        hi = getattr(m, "le", None) if getattr(m, "le", None) is not None else hi
+        if getattr(m, "gt", None) is not None:
+            lo = m.gt
+        if getattr(m, "lt", None) is not None:
+            hi = m.lt
+    return lo, hi
+
+
+def _num(v) -> str:
+    if isinstance(v, int) and abs(v) >= 2**31:
+        return "2**63 - 1" if v == INT64_MAX else f"{v:.3g}" if abs(v) > 1e15 else str(v)
+    return f"{v:g}"
+
+
+def describe_field(tp, info: FieldInfo | None = None) -> str:
+    """What a value of type ``tp`` (with ``info``'s bounds) must be, in words."""
+    tp, nullable = _strip_optional(tp)
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        what = "one of " + ", ".join(_fmt(a) for a in typing.get_args(tp))
+    elif origin in (list, tuple):
+        (item,) = typing.get_args(tp)[:1] or (Any,)
+        what = f"a list of {describe_field(item)}"
+        lo, hi = _list_len(info)
+        if lo or hi:
+            what += f" ({lo or 0} to {hi} items)" if hi else f" (at least {lo} items)"
+    elif isinstance(tp, type) and issubclass(tp, BaseModel):
+        what = "a mapping"
+    else:
+        names = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+        what = names.get(tp, "a value")
+        lo, hi = _bounds(info)
+        if lo is not None and hi is not None:
+            what += f" between {_num(lo)} and {_num(hi)}"
+        elif lo is not None:
+            what += f" >= {_num(lo)}"
+        elif hi is not None:
+            what += f" <= {_num(hi)}"
+    return what + (" or null" if nullable else "")
+
+
+def _list_len(info: FieldInfo | None) -> tuple[int | None, int | None]:
+    lo = hi = None
+    for m in (info.metadata if info is not None else ()):
+        lo = getattr(m, "min_length", None) or lo
+        hi = getattr(m, "max_length", None) or hi
+    return lo, hi
+
+
+def _walk(model: type[BaseModel], loc: tuple) -> tuple[type[BaseModel] | None, Any, FieldInfo | None]:
+    """The model owning the last field of ``loc``, that field's type and its FieldInfo."""
+    owner: Any = model
+    tp: Any = model
+    info = None
+    for part in loc:
+        base, _ = _strip_optional(tp)
+        if isinstance(base, type) and issubclass(base, BaseModel) and isinstance(part, str):
+            owner = base
+            info = base.model_fields.get(part)
+            if info is None:
+                return owner, None, None
+            tp = info.annotation
+        elif isinstance(part, int) and typing.get_origin(base) in (list, tuple):
+            tp = (typing.get_args(base) or (Any,))[0]
+            info = None
+        else:
+            return owner, None, None
+    return owner, tp, info
+
+
+def _key_path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _message(model: type[BaseModel], err: dict) -> tuple[tuple, str]:
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "literal["))))
+    kind = err["type"]
+    given = err.get("input")
+    if kind == "value_error":
+        text = str(err.get("ctx", {}).get("error", err["msg"]))
+        if text.startswith("@") and text.count("@") >= 2:
+            _, key, text = text.split("@", 2)
+            loc = (*loc, *key.split("."))
+        return loc, text
+    if kind == "missing":
+        return loc, f"required key {_fmt(loc[-1])} is missing"
+    owner, tp, info = _walk(model, loc)
+    if kind == "extra_forbidden":
+        allowed = ", ".join(sorted(owner.model_fields)) if owner is not None else "?"
+        return loc, f"unknown key {_fmt(loc[-1])}; allowed keys here: {allowed}"
+    if kind == "finite_number":
+        return loc, f"must be a finite number, not {_fmt(given)}"
+    if kind in ("too_short", "too_long"):
+        lo, hi = _list_len(info)
+        n = err.get("ctx", {}).get("actual_length", len(given) if hasattr(given, "__len__") else "?")
+        span = f"at least {lo or 0}" + (f" and at most {hi}" if hi else "")
+        unit = "item" if (hi or lo) == 1 else "items"
+        return loc, f"must have {span} {unit}, not {n}"
+    if tp is None:
+        return loc, f"{err['msg']}, not {_fmt(given)}"
+    return loc, f"must be {describe_field(tp, info)}, not {_fmt(given)}"
+
+
+def validate(model: type[ConfigModel], data: Any, file: str | Path | None = None,
+             base_dir: str | Path | None = None) -> ConfigModel:
+    """Validate ``data`` against ``model``; every error of the file at once as a ConfigError.
 
     Parameters
     ----------
-    type : type or tuple of types
-        Accepted Python type(s) after YAML parsing (``int`` does not accept ``bool``;
-        ``float`` accepts ``int``).
-    default :
-        Value used when the key is absent; :data:`REQUIRED` if it must be given.
-    choices : sequence, optional
-        Allowed values.
-    min, max : float, optional
-        Inclusive numeric range.
-    doc : str
-        What the field means, with its unit.
-    check : callable, optional
-        Extra check ``value -> error message or None``.
-    nullable : bool
-        Whether ``null`` is accepted.
+    model : type of ConfigModel
+    data : mapping
+        The parsed YAML.
+    file : path, optional
+        The config file (for messages).
+    base_dir : path, optional
+        Folder that relative :data:`ConfigPath` values are taken from (default: the config
+        file's folder).
     """
-
-    type: type | tuple[type, ...] = object
-    default: Any = REQUIRED
-    choices: Sequence[Any] | None = None
-    min: float | None = None
-    max: float | None = None
-    doc: str = ""
-    check: Callable[[Any], str | None] | None = None
-    nullable: bool = False
-
-    def _describe(self) -> str:
-        types = self.type if isinstance(self.type, tuple) else (self.type,)
-        names = {int: "an integer", float: "a number", str: "a string", bool: "a boolean",
-                 list: "a list", dict: "a mapping"}
-        what = " or ".join(names.get(t, t.__name__) for t in types)
-        if self.choices is not None:
-            return "one of " + ", ".join(_fmt(c) for c in self.choices)
-        if self.min is not None and self.max is not None:
-            return f"{what} between {self.min:g} and {self.max:g}"
-        if self.min is not None:
-            return f"{what} >= {self.min:g}"
-        if self.max is not None:
-            return f"{what} <= {self.max:g}"
-        return what
-
-    def validate(self, value: Any, file: str | None, path: str) -> Any:
-        if value is None:
-            if self.nullable:
-                return None
-            raise ConfigError(f"must be {self._describe()}, not null", file=file, key_path=path)
-        types = self.type if isinstance(self.type, tuple) else (self.type,)
-        ok = False
-        for t in types:
-            if t is object:
-                ok = True
-            elif t is int:
-                ok = ok or (isinstance(value, int) and not isinstance(value, bool))
-            elif t is float:
-                ok = ok or (isinstance(value, (int, float)) and not isinstance(value, bool))
-            else:
-                ok = ok or isinstance(value, t)
-        if not ok:
-            raise ConfigError(
-                f"must be {self._describe()}, not {_fmt(value)}", file=file, key_path=path
-            )
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ConfigError(
-                f"must be a finite number, not {value}", file=file, key_path=path
-            )
-        if self.choices is not None and value not in self.choices:
-            raise ConfigError(
-                f"must be {self._describe()}, not {_fmt(value)}", file=file, key_path=path
-            )
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            if (self.min is not None and value < self.min) or (
-                self.max is not None and value > self.max
-            ):
-                raise ConfigError(
-                    f"must be {self._describe()}, not {_fmt(value)}", file=file, key_path=path
-                )
-        if self.check is not None:
-            msg = self.check(value)
-            if msg:
-                raise ConfigError(msg, file=file, key_path=path)
-        return value
+    if base_dir is None and file is not None:
+        base_dir = Path(file).resolve().parent
+    try:
+        return model.model_validate(data, context={"base_dir": base_dir})
+    except ValidationError as e:
+        errors = []
+        seen = set()
+        for err in e.errors(include_url=False):
+            loc, text = _message(model, err)
+            key = _key_path(loc)
+            if (key, text) in seen:
+                continue
+            seen.add((key, text))
+            errors.append(ConfigError(text, file=file, key_path=key))
+        first, *rest = errors
+        raise ConfigError(first.message, file=file, key_path=first.key_path,
+                          more=tuple(rest)) from None
 
 
-@dataclass(frozen=True)
-class ListOf:
-    """A list whose items all follow one schema (a :class:`Field` or :class:`Section`)."""
+# -- YAML -----------------------------------------------------------------------------------
 
-    item: Field | Section
-    default: Any = REQUIRED
-    min_len: int = 0
-    max_len: int | None = None
-    doc: str = ""
-    nullable: bool = False
-
-    def validate(self, value: Any, file: str | None, path: str) -> Any:
-        if value is None and self.nullable:
-            return None
-        if not isinstance(value, list):
-            raise ConfigError(f"must be a list, not {_fmt(value)}", file=file, key_path=path)
-        if len(value) < self.min_len or (self.max_len is not None and len(value) > self.max_len):
-            hi = "" if self.max_len is None else f" and at most {self.max_len}"
-            raise ConfigError(
-                f"must have at least {self.min_len}{hi} items, not {len(value)}",
-                file=file, key_path=path,
-            )
-        return [self.item.validate(v, file, f"{path}[{i}]") for i, v in enumerate(value)]
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that rejects a key given twice in one mapping."""
 
 
-@dataclass(frozen=True)
-class Section:
-    """A mapping with known keys; unknown keys are errors (they are usually typos)."""
-
-    fields: Mapping[str, Field | Section | ListOf] = field(default_factory=dict)
-    default: Any = REQUIRED
-    doc: str = ""
-    nullable: bool = False
-
-    def validate(self, value: Any, file: str | None, path: str) -> Any:
-        if value is None and self.nullable:
-            return None
-        if value is None:
-            value = {}
-        if not isinstance(value, dict):
-            raise ConfigError(f"must be a mapping, not {_fmt(value)}", file=file, key_path=path)
-        unknown = sorted(set(value) - set(self.fields), key=str)
-        if unknown:
-            where = f"{path}.{unknown[0]}" if path else str(unknown[0])
-            raise ConfigError(
-                f"unknown key {_fmt(unknown[0])}; allowed keys here: "
-                + ", ".join(sorted(self.fields)),
-                file=file, key_path=where,
-            )
-        out: dict[str, Any] = {}
-        for name, spec in self.fields.items():
-            sub = f"{path}.{name}" if path else name
-            if name in value:
-                out[name] = spec.validate(value[name], file, sub)
-            elif spec.default is REQUIRED:
-                raise ConfigError(
-                    f"required key {_fmt(name)} is missing", file=file, key_path=sub
-                )
-            elif isinstance(spec, Section) and spec.default is not None:
-                out[name] = spec.validate({}, file, sub)
-            else:
-                out[name] = spec.default
-        return out
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
+    loader.flatten_mapping(node)
+    seen: dict[Any, yaml.Node] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a key must be a scalar, not {type(key).__name__}",
+                key_node.start_mark) from None
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first given on line "
+                f"{seen[key].start_mark.line + 1})", key_node.start_mark)
+        seen[key] = key_node
+    return loader.construct_mapping(node, deep=deep)
 
 
-def load_yaml(path: str | Path) -> dict:
-    """Read a YAML mapping, turning parse errors into :class:`ConfigError` with line numbers."""
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+                                 _construct_mapping)
+
+
+def read_text_file(path: str | Path, what: str = "file") -> str:
+    """Read a UTF-8 text file, refusing binary and UTF-16/32 files with a ConfigError."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        if p.is_dir():
+            raise ConfigError(f"is a directory, not a {what}", file=p)
+        data = p.read_bytes()
     except FileNotFoundError:
-        raise ConfigError("file not found", file=p) from None
+        raise ConfigError(f"{what} not found", file=p) from None
+    except ConfigError:
+        raise
     except OSError as e:
-        raise ConfigError(f"cannot read file ({e.strerror})", file=p) from None
+        raise ConfigError(f"cannot read {what} ({e.strerror})", file=p) from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(data) > 1 and b"\x00" in data[:4]
+                                                      and data[:4].count(b"\x00") in (1, 2, 3)):
+        enc = "UTF-16" if not data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00")) else "UTF-32"
+        raise ConfigError(f"must be a UTF-8 text file, not {enc} (re-save it as UTF-8)",
+                          file=p)
+    if b"\x00" in data:
+        raise ConfigError(f"must be a UTF-8 text {what}, not a binary file", file=p)
     try:
-        data = yaml.safe_load(text)
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"must be UTF-8 text: byte {e.start} is not valid UTF-8", file=p) from None
+    return text
+
+
+def _check_ints(data: Any, file: Path, path: str = "") -> None:
+    """No integer anywhere in a config may leave int64 (what the numeric core computes in)."""
+    if isinstance(data, bool):
+        return
+    if isinstance(data, int) and not -INT64_MAX - 1 <= data <= INT64_MAX:
+        raise ConfigError(f"integers must fit in 64 bits (at most 2**63 - 1), not {_fmt(data)}",
+                          file=file, key_path=path)
+    if isinstance(data, dict):
+        for k, v in data.items():
+            _check_ints(v, file, f"{path}.{k}" if path else str(k))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            _check_ints(v, file, f"{path}[{i}]")
+
+
+def load_yaml(path: str | Path, mapping: bool = True) -> Any:
+    """Read a YAML file (a mapping unless ``mapping=False``); parse errors, duplicate keys,
+    non-UTF-8 files and integers beyond int64 become ConfigErrors with line numbers or key
+    paths."""
+    p = Path(path)
+    text = read_text_file(p, "config file" if mapping else "YAML file")
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(e, "problem", None) or str(e)
         raise ConfigError(f"malformed YAML: {where}{problem}", file=p) from None
-    if not isinstance(data, dict):
+    _check_ints(data, p)
+    if mapping and not isinstance(data, dict):
         raise ConfigError(
             f"the top level must be a mapping of keys, not {type(data).__name__}", file=p
         )
     return data
-
-
-def validate(data: Mapping, schema: Section, file: str | Path | None = None) -> dict:
-    """Validate ``data`` against ``schema``, filling defaults."""
-    return schema.validate(dict(data), str(file) if file is not None else None, "")
-
-
-#: kind -> schema of the whole file (registered by each flow).
-SCHEMAS: dict[str, Section] = {}
-
-
-def register_schema(kind: str, schema: Section) -> None:
-    """Register the schema of configs whose top-level ``kind`` is ``kind``."""
-    SCHEMAS[kind] = schema
-
-
-def load_config(path: str | Path) -> tuple[str, dict]:
-    """Load a config file: returns its ``kind`` and the validated mapping (defaults filled)."""
-    from . import flows  # noqa: F401  (registers the schemas)
-
-    data = load_yaml(path)
-    kind = data.get("kind")
-    if kind not in SCHEMAS:
-        allowed = ", ".join(sorted(SCHEMAS))
-        if kind is None:
-            raise ConfigError(f"required key 'kind' is missing; allowed kinds: {allowed}",
-                              file=path, key_path="kind")
-        raise ConfigError(f"must be one of {allowed}, not {_fmt(kind)}", file=path,
-                          key_path="kind")
-    return kind, validate(data, SCHEMAS[kind], path)

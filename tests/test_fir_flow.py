@@ -48,7 +48,7 @@ def test_small_fir_end_to_end(tmp_path):
         assert (out / name).is_file(), name
     alloc = json.loads((out / "allocation.json").read_text())
     from bitsmith.sim import FirSpec  # noqa: F401
-    from bitsmith.sim._firspec import spec_from_json
+    from bitsmith.sim.fir._spec import spec_from_json
 
     spec = spec_from_json((out / "rtl" / "spec.json").read_text())
     assert list(spec.coefficients) == alloc["coefficients"]
@@ -56,14 +56,15 @@ def test_small_fir_end_to_end(tmp_path):
 
 
 BAD = [
-    ("edges: [0.25, 0.45]", "edges: [0.45, 0.25]", r"filter: band edges must increase"),
-    ("numtaps: 21", "numtaps: 0", r"filter.numtaps: must be an integer between 1 and 1023"),
+    ("edges: [0.25, 0.45]", "edges: [0.45, 0.25]", r"filter.edges: edges must increase"),
+    ("numtaps: 21", "numtaps: 0", r"filter.numtaps: must be an integer between 3 and 1023 or null, not 0"),
     ("max_bits: 14", "max_bits: 40", r"allocation.max_bits: must be an integer between 2 and 32"),
     ("stopband_atten_db: 40", "stopband_atten_db: 150",
      r"float remez design with 21 taps does not meet the spec"),
     ("max_bits: 14", "max_bits: 4",
      r"allocation.max_bits: the spec cannot be met within the allowed widths"),
-    ("numtaps: 21", "numtaps: .nan", r"filter.numtaps: must be an integer"),
+    ("numtaps: 21", "numtaps: .nan", r"filter.numtaps: must be an integer between 3 and 1023 or null, not nan"),
+    ("numtaps: 21", "numtaps: 1", r"filter.numtaps: must be an integer between 3 and 1023 or null, not 1"),
     ("report: {", "target: {device: ice40}\nreport: {",
      r"target.device: the FIR cost model is calibrated for xc7 only, not 'ice40'"),
     ("min_bits: 2,", "min_bits: 8, allow_pruning: false, objective: max, budget_luts: 5,",
@@ -89,8 +90,8 @@ def test_bad_spec_fails_before_search(tmp_path, capsys, old, new, message):
 def test_allocation_problem_cost_matches_spec_cost():
     """The batch cost equals fir_cost of the spec built from the point; the separable table
     the search uses stays close to it."""
-    from bitsmith.flows._firproblem import FirAllocationProblem
     from bitsmith.flows.fir import _BatchCost, _spec
+    from bitsmith.flows.fir._problem import FirAllocationProblem
     from bitsmith.hwmodels.fir import fir_cost
     from bitsmith.sim import FirDesign, QFormat, design_fir, symmetry, variable_map
 

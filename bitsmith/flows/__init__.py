@@ -1,13 +1,13 @@
 """Flows wire the subsystems together: config -> search -> simulation -> RTL -> report.
 
-Importing this package registers every flow (and its config schema) by its ``kind``.
+Importing this package registers every flow (and its config model) by its ``kind``.
 """
 
-from . import (  # noqa: E402,F401  (register their kinds)
+from . import (  # noqa: F401  (each registers its kind)
     dnn,  # "dnn_estimate"
     fir,  # "fir"
     synthetic,  # "synthetic"
 )
-from ._base import FLOWS, Flow, ProgressBar, RunContext, register_flow
+from ._base import FLOWS, Flow, ProgressBar, RunContext, load_config, register_flow
 
-__all__ = ["FLOWS", "Flow", "ProgressBar", "RunContext", "register_flow"]
+__all__ = ["FLOWS", "Flow", "ProgressBar", "RunContext", "load_config", "register_flow"]

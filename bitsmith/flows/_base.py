@@ -1,4 +1,9 @@
-"""What every flow shares: the registry, the run context and the progress display."""
+"""What every flow shares: the registry of kinds, config loading, the run context and the
+progress display.
+
+Imports point one way: ``bitsmith.config`` (machinery) <- this module (registry) <- each
+flow (registers itself) <- ``bitsmith.flows`` (imports every flow) <- the CLI.
+"""
 
 from __future__ import annotations
 
@@ -9,52 +14,76 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..config import Section, register_schema
+from ..config import ConfigError, ConfigModel, load_yaml, validate
 
-__all__ = ["FLOWS", "Flow", "RunContext", "ProgressBar", "register_flow"]
+__all__ = ["FLOWS", "Flow", "RunContext", "ProgressBar", "load_config", "register_flow"]
 
 
 class ProgressBar:
-    """A text progress bar that appears only once a task has run for ``delay_s`` seconds.
+    """A progress bar that appears only once a task has run for ``delay_s`` seconds.
 
     Call it as ``bar(done, total, best)`` (the signature :func:`bitsmith.search.minimize`
-    uses for ``progress``). On a terminal it redraws one line; otherwise it prints a line
-    at every tenth of the work so CI logs stay short.
+    uses for ``progress``). On a terminal it is a ``rich`` progress bar on stderr; otherwise
+    it prints one line at every tenth of the work, so CI logs stay short.
     """
 
-    def __init__(self, label: str, stream: TextIO | None = None, delay_s: float = 1.0,
-                 width: int = 30):
+    def __init__(self, label: str, stream: TextIO | None = None, delay_s: float = 1.0):
         self.label = label
         self.stream = stream if stream is not None else sys.stderr
         self.delay_s = delay_s
-        self.width = width
         self._t0 = time.perf_counter()
         self._shown = False
         self._last_decile = -1
         self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._rich = None
+        self._task = None
+
+    def _start_rich(self, total: int) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._rich = Progress(TextColumn("{task.description}"), BarColumn(),
+                              MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+                              TextColumn("{task.fields[best]}"),
+                              console=Console(file=self.stream), transient=False)
+        self._rich.start()
+        self._task = self._rich.add_task(self.label, total=total, best="")
 
     def __call__(self, done: int, total: int, best: float | None = None) -> None:
         elapsed = time.perf_counter() - self._t0
-        if elapsed < self.delay_s and done < total:
+        if not self._shown and elapsed < self.delay_s:
             return
-        if not self._shown and done >= total and elapsed < self.delay_s:
-            return
-        frac = done / total if total else 1.0
-        filled = int(round(self.width * frac))
-        best_s = "" if best is None else f"  best {best:.4g}"
-        eta = (elapsed / frac - elapsed) if frac > 0 else float("nan")
-        line = (f"{self.label} [{'#' * filled}{'.' * (self.width - filled)}] "
-                f"{done}/{total}  {elapsed:5.1f}s  eta {eta:5.1f}s{best_s}")
+        best_s = "" if best is None else f"best {best:.4g}"
         if self._tty:
-            self.stream.write("\r" + line + ("\n" if done >= total else ""))
+            if self._rich is None:
+                self._start_rich(total)
+            self._rich.update(self._task, completed=done, total=total, best=best_s)
+            if done >= total:
+                self.close()
         else:
+            frac = done / total if total else 1.0
             decile = int(frac * 10)
             if decile == self._last_decile and done < total:
                 return
             self._last_decile = decile
-            self.stream.write(line + "\n")
-        self.stream.flush()
+            eta = (elapsed / frac - elapsed) if frac > 0 else float("nan")
+            self.stream.write(f"{self.label}: {done}/{total} ({100 * frac:.0f} %)  "
+                              f"{elapsed:.1f} s, eta {eta:.1f} s  {best_s}".rstrip() + "\n")
+            self.stream.flush()
         self._shown = True
+
+    def close(self) -> None:
+        """Stop drawing (a terminal bar leaves its last state on screen)."""
+        if self._rich is not None:
+            self._rich.stop()
+            self._rich = None
 
 
 @dataclass
@@ -66,7 +95,10 @@ class RunContext:
     config_path : Path
         The configuration file (for messages).
     out_dir : Path
-        Where to write results: a temporary directory renamed into place on success.
+        Where to write results: a staging directory renamed into place on success.
+    work_dir : Path
+        Scratch space (simulator builds, temporary files): a folder without spaces in its
+        path, removed on every exit path.
     seed : int
         Seed of every random choice of the run.
     log : callable
@@ -75,9 +107,14 @@ class RunContext:
 
     config_path: Path
     out_dir: Path
+    work_dir: Path | None = None
     seed: int = 0
     log: Callable[[str], None] = field(default=lambda msg: print(msg, file=sys.stderr))
     quiet: bool = False
+
+    def __post_init__(self):
+        if self.work_dir is None:
+            self.work_dir = self.out_dir.parent / f"{self.out_dir.name}.work"
 
     def progress(self, label: str) -> Callable[[int, int, float | None], None]:
         """A progress callback for a long task (draws nothing for tasks under a second)."""
@@ -88,15 +125,16 @@ class RunContext:
 
 @dataclass(frozen=True)
 class Flow:
-    """A flow: the ``kind`` of config it runs, its schema and its ``run`` function.
+    """A flow: the ``kind`` of config it runs, its config model and its ``run`` function.
 
-    ``run(config, ctx) -> summary`` returns a JSON-able summary (also written as
-    ``summary.json``) and raises on failure; ``ok`` in the summary says whether the
-    design met every check.
+    ``run(config, ctx) -> summary`` gets the validated config as plain data (the model
+    dumped, defaults filled), returns a JSON-able summary (also written as
+    ``summary.json``) and raises on failure; ``ok`` in the summary says whether the design
+    met every check.
     """
 
     kind: str
-    schema: Section
+    model: type[ConfigModel]
     run: Callable[[dict, RunContext], dict[str, Any]]
     description: str = ""
 
@@ -106,7 +144,27 @@ FLOWS: dict[str, Flow] = {}
 
 
 def register_flow(flow: Flow) -> Flow:
-    """Register ``flow`` and its config schema."""
+    """Register ``flow`` under its ``kind``."""
     FLOWS[flow.kind] = flow
-    register_schema(flow.kind, flow.schema)
     return flow
+
+
+def load_config(path: str | Path) -> tuple[str, dict, ConfigModel]:
+    """Load a config file: its ``kind``, the validated data (defaults filled) and the model.
+
+    Raises
+    ------
+    ConfigError
+        Unreadable or malformed file, unknown kind, or any schema violation (all of them).
+    """
+    data = load_yaml(path)
+    kind = data.get("kind")
+    allowed = ", ".join(sorted(FLOWS))
+    if kind is None:
+        raise ConfigError(f"required key 'kind' is missing; allowed kinds: {allowed}",
+                          file=path, key_path="kind")
+    if not isinstance(kind, str) or kind not in FLOWS:
+        shown = repr(kind) if isinstance(kind, str) else f"{kind!r} (a {type(kind).__name__})"
+        raise ConfigError(f"must be one of {allowed}, not {shown}", file=path, key_path="kind")
+    model = validate(FLOWS[kind].model, data, file=path)
+    return kind, model.model_dump(mode="python"), model

@@ -17,11 +17,20 @@ import io
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import AfterValidator, Field, ValidationInfo, model_validator
 
-from ..config import ConfigError, Field, ListOf, Section
+from ..config import (
+    INT64_MAX,
+    ConfigError,
+    ConfigModel,
+    check,
+    load_yaml,
+    read_text_file,
+    resolve_path,
+)
 from ._base import Flow, RunContext, register_flow
 
 __all__ = ["SCHEMA", "parse_bits", "run"]
@@ -29,50 +38,91 @@ __all__ = ["SCHEMA", "parse_bits", "run"]
 _BITS_RE = re.compile(r"^w(\d+)a(\d+)$")
 
 
-def _bits_check(v: Any) -> str | None:
+def _bits_value(v: Any) -> Any:
     if isinstance(v, str):
-        return None if _BITS_RE.match(v) else (
-            f"must be a bit pair like 'w8a8' or a mapping of layer -> 'w4a8', not {v!r}")
+        if not _BITS_RE.match(v):
+            raise ValueError(f"must be a bit pair like 'w8a8' or a mapping of layer -> 'w4a8', "
+                             f"not {v!r}")
+        return v
     if isinstance(v, dict):
         for k, b in v.items():
             if not (isinstance(b, str) and _BITS_RE.match(b)):
-                return f"layer {k!r}: bits must be like 'w4a8', not {b!r}"
-        return None
-    return f"must be a string like 'w8a8' or a mapping of layer -> 'w4a8', not {v!r}"
+                raise ValueError(f"@{k}@bits must be like 'w4a8', not {b!r}")
+        return v
+    raise ValueError(f"must be a string like 'w8a8' or a mapping of layer -> 'w4a8', not {v!r}")
 
 
-SCHEMA = Section({
-    "kind": Field(str, choices=("dnn_estimate",)),
-    "name": Field(str, default="", doc="Run label."),
-    "seed": Field(int, default=0, doc="Unused (the estimate is deterministic)."),
-    "model": Section({
-        "name": Field(str, default=None, nullable=True,
-                      choices=["resnet18", "resnet50", "mobilenet_v2", "small_cnn", "mlp"],
-                      doc="Zoo model (hwmodels/dnn/models.py)."),
-        "input_shape": ListOf(Field(int, min=1), default=None, nullable=True, min_len=2,
-                              doc="Input shape (N, C, H, W) or (N, features); default the "
-                              "zoo model's."),
-        "layers": Field((str, list), default=None, nullable=True,
-                        doc="A YAML layer-list file (relative to the config) or the list "
-                        "itself, instead of a zoo model."),
-    }, default={}, doc="The network: a zoo name or a layer list."),
-    "accelerator": Field((str, dict), default="bitfusion",
-                         doc="Built-in name (bitfusion, bitserial, systolic_int8), a YAML "
-                         "file (configs/hw/*.yaml) or an inline mapping."),
-    "bits": Field((str, dict), default="w8a8", check=_bits_check,
-                  doc="Uniform 'w8a8' or a mapping layer -> 'w4a8'."),
-    "first_last_bits": Field(int, default=None, nullable=True, min=1, max=32,
-                             doc="If set, the first and last layers run at this width for "
-                             "weights and activations (HAWQ-V3 convention: 8) (bits)."),
-    "cost_table": Section({
-        "export": Field(bool, default=False, doc="Write cost_table.json and .npz."),
-        "w_bits": ListOf(Field(int, min=1, max=99), default=[2, 3, 4, 5, 6, 7, 8],
-                         min_len=1, doc="Weight widths of the table (bits)."),
-        "a_bits": ListOf(Field(int, min=1, max=99), default=[2, 3, 4, 5, 6, 7, 8],
-                         min_len=1, doc="Activation widths of the table (bits)."),
-    }, default={}, doc="The (bw, ba) x layer cost table for the allocator."),
-    "plots": Field(bool, default=True, doc="Write PNG plots."),
-})
+def _path_or_name(v: Any, info: ValidationInfo) -> Any:
+    """A built-in accelerator name stays a name; anything that looks like a file is resolved
+    against the config's folder."""
+    if isinstance(v, dict):
+        return v
+    if not isinstance(v, str):
+        raise ValueError(f"must be a built-in accelerator name, a YAML file or a mapping, "
+                         f"not {v!r}")
+    if "/" in v or v.endswith((".yaml", ".yml")):
+        return resolve_path(v, info)
+    return v
+
+
+def _layers_value(v: Any, info: ValidationInfo) -> Any:
+    if v is None or isinstance(v, list):
+        return v
+    if isinstance(v, str):
+        return resolve_path(v, info)
+    raise ValueError(f"must be a YAML layer-list file or a list of layers, not {v!r}")
+
+
+class ModelConfig(ConfigModel):
+    """The network: a zoo name or a layer list (exactly one)."""
+
+    name: Literal["resnet18", "resnet50", "mobilenet_v2", "small_cnn", "mlp"] | None = Field(
+        None, description="zoo model (hwmodels/dnn/models.py)")
+    input_shape: Annotated[list[Annotated[int, Field(ge=1, le=2**31)]], Field(min_length=2)] \
+        | None = Field(None, description="input shape (N, C, H, W) or (N, features); default "
+                                         "the zoo model's")
+    layers: Annotated[Any, AfterValidator(_layers_value)] = Field(
+        None, description="a YAML layer-list file (relative to the config) or the list itself, "
+                          "instead of a zoo model")
+
+    @model_validator(mode="after")
+    def _one(self):
+        check((self.name is None) != (self.layers is None), "name",
+              "give exactly one of model.name (a zoo model) and model.layers (a layer list)")
+        return self
+
+
+class CostTableConfig(ConfigModel):
+    """The (bw, ba) x layer cost table for the allocator."""
+
+    export: bool = Field(False, description="write cost_table.json and .npz")
+    w_bits: Annotated[list[Annotated[int, Field(ge=1, le=32)]], Field(min_length=1)] = Field(
+        [2, 3, 4, 5, 6, 7, 8], description="weight widths of the table (bits)")
+    a_bits: Annotated[list[Annotated[int, Field(ge=1, le=32)]], Field(min_length=1)] = Field(
+        [2, 3, 4, 5, 6, 7, 8], description="activation widths of the table (bits)")
+
+
+class DnnEstimateConfig(ConfigModel):
+    """``kind: dnn_estimate``: area, energy and latency of a network on an accelerator."""
+
+    kind: Literal["dnn_estimate"]
+    name: str = Field("", description="run label")
+    seed: int = Field(0, ge=0, le=INT64_MAX, description="unused (the estimate is "
+                      "deterministic)")
+    model: ModelConfig = Field(default_factory=lambda: ModelConfig(name="resnet18"))
+    accelerator: Annotated[Any, AfterValidator(_path_or_name)] = Field(
+        "bitfusion", description="built-in name (bitfusion, bitserial, systolic_int8), a YAML "
+                                 "file (relative to the config) or an inline mapping")
+    bits: Annotated[Any, AfterValidator(_bits_value)] = Field(
+        "w8a8", description="uniform 'w8a8' or a mapping layer -> 'w4a8'")
+    first_last_bits: int | None = Field(None, ge=1, le=32, description="if set, the first and "
+                                        "last layers run at this width for weights and "
+                                        "activations (HAWQ-V3 convention: 8) (bits)")
+    cost_table: CostTableConfig = Field(default_factory=CostTableConfig)
+    plots: bool = Field(True, description="write PNG plots")
+
+
+SCHEMA = DnnEstimateConfig
 
 
 def _pair(text: str, where: str, file: Path | None) -> tuple[int, int]:
@@ -81,6 +131,15 @@ def _pair(text: str, where: str, file: Path | None) -> tuple[int, int]:
         raise ConfigError(f"bits must look like 'w8a8' (weight then activation bits), "
                           f"not {text!r}", file=file, key_path=where)
     return int(m.group(1)), int(m.group(2))
+
+
+def _unique_keys(pairs):
+    out = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValueError(f"duplicate key {k!r} in a JSON object")
+        out[k] = v
+    return out
 
 
 def parse_bits(spec: Any, layer_names: list[str], file: Path | None = None,
@@ -112,10 +171,13 @@ def parse_bits(spec: Any, layer_names: list[str], file: Path | None = None,
             raise ConfigError(f"--bits must be like 'w8a8' or a JSON file of per-layer bits, "
                               f"not {spec!r}", file=file, key_path=key)
         try:
-            spec = json.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError("bits JSON file not found", file=p, key_path=key) from None
-        except json.JSONDecodeError as e:
+            spec = json.loads(read_text_file(p, "bits JSON file"),
+                              object_pairs_hook=_unique_keys)
+        except ValueError as e:
+            if isinstance(e, ConfigError):
+                raise
+            if not isinstance(e, json.JSONDecodeError):
+                raise ConfigError(str(e), file=p, key_path=key) from None
             raise ConfigError(f"malformed JSON: line {e.lineno}, column {e.colno}: {e.msg}",
                               file=p, key_path=key) from None
         src = p
@@ -150,10 +212,8 @@ def parse_bits(spec: Any, layer_names: list[str], file: Path | None = None,
 
 
 def _resolve(path: str, config_path: Path) -> Path:
-    p = Path(path)
-    if p.is_absolute() or p.is_file():
-        return p
-    return config_path.parent / p
+    p = Path(path)  # the config model made it absolute (relative to the config's folder)
+    return p if p.is_absolute() else config_path.parent / p
 
 
 def _layers(cfg: dict, ctx: RunContext):
@@ -163,25 +223,26 @@ def _layers(cfg: dict, ctx: RunContext):
     from ..hwmodels.dnn.models import build
 
     m = cfg["model"]
-    if (m["name"] is None) == (m["layers"] is None):
-        raise ConfigError("give exactly one of model.name (a zoo model) and model.layers "
-                          "(a layer list)", file=ctx.config_path, key_path="model")
     if m["layers"] is not None:
         entries, source = m["layers"], "model.layers"
         if isinstance(entries, str):
             p = _resolve(entries, ctx.config_path)
-            try:
-                doc = yaml.safe_load(p.read_text(encoding="utf-8"))
-            except (OSError, yaml.YAMLError) as e:
-                raise ConfigError(f"cannot read the layer list {str(p)!r}: {e}",
-                                  file=ctx.config_path, key_path="model.layers") from None
+            doc = load_yaml(p, mapping=False)
             entries = doc.get("layers") if isinstance(doc, dict) else doc
             source = str(p)
         try:
             label = Path(m["layers"]).stem if isinstance(m["layers"], str) else "layer list"
-            return layers_from_list(entries, source), label
+            layers = layers_from_list(entries, source)
         except ValueError as e:
             raise ConfigError(str(e), file=ctx.config_path, key_path="model.layers") from None
+        seen: dict[str, int] = {}
+        for i, layer in enumerate(layers):
+            if layer.name in seen:
+                raise ConfigError(f"layer names must be unique: {layer.name!r} is also layer "
+                                  f"[{seen[layer.name]}]", file=source,
+                                  key_path=f"layers[{i}].name")
+            seen[layer.name] = i
+        return layers, label
     model, shape = build(m["name"])
     if m["input_shape"] is not None:
         shape = tuple(m["input_shape"])
@@ -373,5 +434,5 @@ def run(cfg: dict, ctx: RunContext) -> dict[str, Any]:
                                               "bops", "model_size_mb", "area_mm2", "bits")}}
 
 
-register_flow(Flow(kind="dnn_estimate", schema=SCHEMA, run=run,
+register_flow(Flow(kind="dnn_estimate", model=DnnEstimateConfig, run=run,
                    description="Area, energy and latency of a DNN on an accelerator."))

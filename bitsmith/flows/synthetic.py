@@ -9,35 +9,65 @@ optimum (``mckp_dp``) is the reference for the gaps.
 from __future__ import annotations
 
 import json
+from typing import Annotated, Literal
 
 import numpy as np
+from pydantic import Field, model_validator
 
-from ..config import ConfigError, Field, ListOf, Section
+from ..config import INT64_MAX, ConfigError, ConfigModel, check
 from ._base import Flow, RunContext, register_flow
 
 METHOD_NAMES = ("mckp_dp", "ilp", "mckp_greedy", "gcpso", "ppso", "greedy", "uniform", "random")
+Method = Literal["mckp_dp", "ilp", "mckp_greedy", "gcpso", "ppso", "greedy", "uniform", "random"]
 
-SCHEMA = Section({
-    "kind": Field(str, choices=("synthetic",)),
-    "seed": Field(int, default=0, min=0, doc="random seed of the instance and the searches"),
-    "problem": Section({
-        "n_variables": Field(int, default=60, min=1, max=2000, doc="number of quantizers"),
-        "min_bits": Field(int, default=2, min=1, max=62, doc="smallest width (bits)"),
-        "max_bits": Field(int, default=12, min=1, max=62, doc="largest width (bits)"),
-        "budget_fraction": Field(float, default=0.4, min=0.0, max=1.0,
-                                 doc="budget between the least (0) and greatest (1) total cost"),
-        "budget": Field(int, default=None, nullable=True, min=0,
-                        doc="absolute budget (cost units); overrides budget_fraction"),
-        "cost_per_bit": Section({
-            "low": Field(int, default=1, min=1, doc="least cost units per bit"),
-            "high": Field(int, default=8, min=1, doc="most cost units per bit"),
-        }, default={}),
-    }, default={}),
-    "methods": ListOf(Field(str, choices=METHOD_NAMES), default=list(METHOD_NAMES[:7]),
-                      min_len=1, doc="methods to run side by side"),
-    "max_evaluations": Field(int, default=20000, min=10,
-                             doc="evaluation cap of the PSO methods"),
-})
+class CostPerBit(ConfigModel):
+    """Range of the per-bit cost drawn for each variable."""
+
+    low: int = Field(1, ge=1, le=2**31, description="least cost units per bit")
+    high: int = Field(8, ge=1, le=2**31, description="most cost units per bit")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        check(self.low <= self.high, "low",
+              f"low ({self.low}) must not exceed high ({self.high})")
+        return self
+
+
+class ProblemConfig(ConfigModel):
+    """The random separable instance."""
+
+    n_variables: int = Field(60, ge=1, le=2000, description="number of quantizers")
+    min_bits: int = Field(2, ge=1, le=62, description="smallest width (bits)")
+    max_bits: int = Field(12, ge=1, le=62, description="largest width (bits)")
+    budget_fraction: float = Field(0.4, ge=0.0, le=1.0, allow_inf_nan=False,
+                                   description="budget between the least (0) and greatest (1) "
+                                               "total cost")
+    budget: int | None = Field(None, ge=0, le=INT64_MAX,
+                               description="absolute budget (cost units); overrides "
+                                           "budget_fraction")
+    cost_per_bit: CostPerBit = Field(default_factory=CostPerBit)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        check(self.min_bits <= self.max_bits, "min_bits",
+              f"min_bits ({self.min_bits}) must not exceed max_bits ({self.max_bits})")
+        return self
+
+
+class SyntheticConfig(ConfigModel):
+    """``kind: synthetic``: every search method on one random separable instance."""
+
+    kind: Literal["synthetic"]
+    seed: int = Field(0, ge=0, le=INT64_MAX, description="random seed of the instance and "
+                      "the searches")
+    problem: ProblemConfig = Field(default_factory=ProblemConfig)
+    methods: Annotated[list[Method], Field(min_length=1)] = Field(
+        list(METHOD_NAMES[:7]), description="methods to run side by side")
+    max_evaluations: int = Field(20000, ge=10, le=10**9,
+                                 description="evaluation cap of the PSO and random methods")
+
+
+SCHEMA = SyntheticConfig
 
 
 def make_instance(n: int, min_bits: int, max_bits: int, cost_low: int, cost_high: int,
@@ -146,5 +176,5 @@ def run(cfg: dict, ctx: RunContext) -> dict:
             "methods": stable, "headline": headline}
 
 
-FLOW = register_flow(Flow("synthetic", SCHEMA, run,
+FLOW = register_flow(Flow("synthetic", SyntheticConfig, run,
                           "random separable allocation: all search methods side by side"))

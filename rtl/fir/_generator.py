@@ -7,7 +7,7 @@ with ``spec.rounding`` and ``spec.overflow``, as :func:`bitsmith.sim.requantize`
 
 Internal node widths are the exact two's complement widths of each node's value range over
 all inputs (interval arithmetic on ``spec.input_format``'s raw range, sized with
-:func:`~bitsmith.sim._firspec.signed_width_for`); the final sum's range is ``spec.acc_range``
+:func:`~bitsmith.sim.fir._spec.signed_width_for`); the final sum's range is ``spec.acc_range``
 and its width is checked to equal ``spec.acc_width``.
 """
 

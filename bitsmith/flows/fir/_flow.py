@@ -26,97 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ...config import ConfigError, Field, ListOf, Section
+from ...config import ConfigError
 from .._base import Flow, RunContext, register_flow
+from ._config import FirConfig
 
-ROUNDINGS = ("truncate", "round_half_up", "round_half_even", "round_to_zero")
-OVERFLOWS = ("wrap", "saturate")
-
-SCHEMA = Section({
-    "kind": Field(str, choices=("fir",)),
-    "seed": Field(int, default=0, min=0, doc="seed of the searches and the random stimulus"),
-    "filter": Section({
-        "response": Field(str, default="lowpass",
-                          choices=("lowpass", "highpass", "bandpass", "bandstop")),
-        "edges": ListOf(Field(float), min_len=2, max_len=4,
-                        doc="transition-band edges, normalized to Nyquist = 1 (or Hz with fs)"),
-        "numtaps": Field(int, default=None, nullable=True, min=1, max=1023,
-                         doc="taps; null estimates them from the targets"),
-        "passband_ripple_db": Field(float, default=0.1, min=1e-4, max=20,
-                                    doc="largest passband deviation (+-dB)"),
-        "stopband_atten_db": Field(float, default=60.0, min=1, max=200,
-                                   doc="smallest stopband attenuation (dB)"),
-        "method": Field(str, default="remez", choices=("firwin", "remez", "firls")),
-        "fs": Field(float, default=None, nullable=True, min=0, doc="sample rate (Hz)"),
-    }),
-    "input": Section({
-        "int_bits": Field(int, default=1, min=-32, max=32, doc="bits above the point, sign incl."),
-        "frac_bits": Field(int, default=15, min=-32, max=48, doc="bits below the point"),
-    }, default={}),
-    "output": Section({
-        "int_bits": Field(int, default=1, min=-32, max=32),
-        "frac_bits": Field(int, default=17, min=-32, max=48),
-        "rounding": Field(str, default="round_half_up", choices=ROUNDINGS),
-        "overflow": Field(str, default="saturate", choices=OVERFLOWS),
-    }, default={}),
-    "implementation": Section({
-        "form": Field(str, default="direct", choices=("direct", "transposed")),
-        "fold_symmetric": Field(bool, default=True,
-                                doc="one multiplier per symmetric pair (pre-adder)"),
-        "multiplier": Field(str, default="csd", choices=("csd", "dsp"),
-                            doc="shift-add constants or `*` for DSP inference"),
-        "pipeline": Field(int, default=1, min=0, max=8,
-                          doc="register the adder tree every this many levels (0: output only)"),
-    }, default={}),
-    "target": Section({
-        "device": Field(str, default="xc7", choices=("xc7", "ice40"),
-                        doc="Xilinx 7-series (LUT6) or Lattice iCE40 (LUT4)"),
-    }, default={}),
-    "allocation": Section({
-        "objective": Field(str, default="spec", choices=("spec", "max", "rms"),
-                           doc="spec: least LUTs meeting the spec; max/rms: least response "
-                               "error under budget_luts"),
-        "budget_luts": Field(int, default=None, nullable=True, min=1,
-                             doc="LUT budget (objective max/rms)"),
-        "min_bits": Field(int, default=2, min=2, max=32, doc="narrowest coefficient (bits)"),
-        "max_bits": Field(int, default=20, min=2, max=32, doc="widest coefficient (bits)"),
-        "allow_pruning": Field(bool, default=True,
-                               doc="width 0 allowed: a coefficient may be dropped"),
-        "method": Field(str, default="gcpso", choices=("gcpso", "ppso", "greedy")),
-        "compare": ListOf(Field(str, choices=("ppso", "gcpso", "greedy", "mckp_greedy",
-                                              "uniform", "random")),
-                          default=["ppso", "greedy", "mckp_greedy", "uniform"]),
-        "n_particles": Field(int, default=30, min=2, max=1000),
-        "n_iter": Field(int, default=80, min=1, max=10000),
-        "gcpso_refill": Field(bool, default=False,
-                              doc="GC-PSO greedy refill after repair; off: refill maps most "
-                                  "particles onto the same few points on this problem"),
-        "seed_from_surrogate": Field(bool, default=True,
-                                     doc="start one PSO particle at the MCKP optimum of the "
-                                         "separable noise-power surrogate"),
-        "polish": Field(bool, default=True,
-                        doc="after the search, lower single coefficients while the spec holds"),
-        "bisection_steps": Field(int, default=7, min=1, max=30,
-                                 doc="LUT-budget bisection steps (objective spec)"),
-    }, default={}),
-    "verification": Section({
-        "simulators": ListOf(Field(str, choices=("verilator", "icarus")),
-                             default=["verilator", "icarus"]),
-        "random_samples": Field(int, default=100_000, min=0, max=10_000_000,
-                                doc="random full-scale samples per simulator"),
-        "lint": Field(bool, default=True, doc="verilator --lint-only -Wall"),
-    }, default={}),
-    "synthesis": Section({
-        "enabled": Field(bool, default=True, doc="run yosys on the emitted Verilog"),
-    }, default={}),
-    "report": Section({
-        "noise_samples": Field(int, default=200_000, min=1000, max=10_000_000,
-                               doc="samples of the bit-true noise measurement"),
-        "pareto_points": Field(int, default=8, min=0, max=100,
-                               doc="budgets of the cost-vs-error sweep (0: none)"),
-    }, default={}),
-})
-
+SCHEMA = FirConfig  # the config model of kind fir (see _config.py)
 
 # -- building the domain objects from the validated config ---------------------------------
 
@@ -131,6 +45,28 @@ def _design(cfg: dict, path):
                          fs=f["fs"])
     except ValueError as e:
         raise ConfigError(str(e), file=path, key_path="filter") from None
+
+
+def _design_taps(design, path) -> np.ndarray:
+    """Float taps of ``design``; a design method that fails or does not converge is bad input."""
+    import warnings
+
+    from ...sim import design_fir
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # remez reports a failed convergence as a warning
+        try:
+            h = design_fir(design)
+        except (ValueError, RuntimeWarning, UserWarning, ArithmeticError) as e:
+            text = " ".join(str(e).split())
+            raise ConfigError(f"the {design.method.value} design failed: {text} (change "
+                              f"numtaps, the edges or the method)", file=path,
+                              key_path="filter") from None
+    if not np.all(np.isfinite(h)) or not np.any(h):
+        raise ConfigError(f"the {design.method.value} design returned unusable taps (NaN or "
+                          f"all zero): change numtaps, the edges or the method", file=path,
+                          key_path="filter")
+    return h
 
 
 def _formats(cfg: dict, path):
@@ -219,7 +155,7 @@ class FirSetup:
 
 def setup(cfg: dict, path, log=lambda message: None) -> FirSetup:
     """Steps 1-3: float design, variables, reachability; raises ConfigError before any search."""
-    from ...sim import design_fir, response_metrics, variable_map
+    from ...sim import response_metrics, variable_map
     from ...sim import symmetry as float_symmetry
     from ._problem import FirAllocationProblem
 
@@ -242,7 +178,7 @@ def setup(cfg: dict, path, log=lambda message: None) -> FirSetup:
             file=path, key_path="target.device")
 
     # 1. float design
-    h = design_fir(design)
+    h = _design_taps(design, path)
     float_m = response_metrics(h, h, design)
     if (float_m.stopband_atten_db < design.stopband_atten_db
             or float_m.passband_ripple_db > design.passband_ripple_db):
@@ -304,6 +240,19 @@ def solve_with(problem, method: str, a: dict, seed: int, progress=None):
     return search.minimize(problem, method=method, seed=seed, progress=progress, **mopts)
 
 
+def _require_tools(cfg: dict) -> None:
+    """Fail (exit 3) before any search when a simulator or yosys the config needs is missing."""
+    from ...hwmodels.synth import find_yosys
+    from ...sim.hdl import require_simulator
+
+    for simulator in cfg["verification"]["simulators"]:
+        require_simulator(simulator)
+    if cfg["verification"]["lint"]:
+        require_simulator("verilator")
+    if cfg["synthesis"]["enabled"]:
+        find_yosys()
+
+
 def run(cfg: dict, ctx: RunContext) -> dict:
     """Run the FIR flow; see the module docstring."""
     from ._report import write_report
@@ -312,6 +261,7 @@ def run(cfg: dict, ctx: RunContext) -> dict:
     path = ctx.config_path
     a = cfg["allocation"]
     st = setup(cfg, path, ctx.log)
+    _require_tools(cfg)
     design, h, sym, vmap, widths, choices = (st.design, st.h, st.symmetry, st.vmap,
                                              st.widths, st.choices)
     base, spec_p, fmt_in, fmt_out = st.problem, st.spec_problem, st.fmt_in, st.fmt_out
@@ -580,7 +530,7 @@ def _implement(spec, h, design, cfg, ctx) -> dict:
     out["lint"] = _lint(rtl_dir / "fir.v") if cfg["verification"]["lint"] else None
 
     out["verification"] = {}
-    build_root = ctx.out_dir.parent / f"{ctx.out_dir.name}.build"
+    build_root = ctx.work_dir / "build"  # space-free scratch, removed on every exit path
     for simulator in cfg["verification"]["simulators"]:
         from ...sim.hdl.fir_bench import verify_fir
 
@@ -664,5 +614,5 @@ def _headline(s: dict) -> list[str]:
     return lines
 
 
-FLOW = register_flow(Flow("fir", SCHEMA, run,
+FLOW = register_flow(Flow("fir", FirConfig, run,
                           "FIR: coefficient widths under a LUT budget -> verified Verilog"))
