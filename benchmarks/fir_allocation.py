@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bitsmith.config import load_config
+from bitsmith.flows import load_config
 from bitsmith.flows.fir import (
     _spec,
     least_luts_meeting_spec,
@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=None)
     args = ap.parse_args(argv)
 
-    kind, cfg = load_config(args.config)
+    kind, cfg, _ = load_config(args.config)
     if kind != "fir" or cfg["allocation"]["objective"] != "spec":
         raise SystemExit("needs a fir config with allocation.objective: spec")
     a = cfg["allocation"]

@@ -84,6 +84,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("config", type=Path, help="YAML config (see configs/)")
     r.add_argument("--seed", type=int, default=None,
                    help="random seed, 0 to 2**63-1 (default: the config's `seed`)")
+    r.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run Monte Carlo batches and sweeps on a dask.distributed cluster: "
+                   "tcp://HOST:PORT of a scheduler, or local:N for a local cluster of N "
+                   "worker processes (results are identical to an in-process run)")
     output_args(r)
 
     e = sub.add_parser("estimate", help="area/energy/latency of a DNN on an accelerator",
@@ -236,6 +240,44 @@ def _check_bits_arg(bits: str) -> str:
     return str(p.resolve())
 
 
+_SCHEDULER_RE = re.compile(r"^(local:(?P<n>\d+)|(tcp|tls|ws|wss|inproc)://\S+|[\w.-]+:\d+)$")
+
+
+@contextlib.contextmanager
+def _executor(address: str | None):
+    """The executor ``--scheduler`` names (None: in-process)."""
+    if address is None:
+        yield None
+        return
+    m = _SCHEDULER_RE.match(address.strip())
+    if not m or (m.group("n") is not None and not 1 <= int(m.group("n")) <= 256):
+        raise ConfigError(f"must be tcp://HOST:PORT, HOST:PORT or local:N with N from 1 to "
+                          f"256, not {address!r}", key_path="--scheduler")
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise ToolError("--scheduler needs dask.distributed: pip install "
+                        "'dask[distributed]' (or the bitsmith[cluster] extra)") from None
+    cluster = None
+    try:
+        if m.group("n") is not None:
+            cluster = LocalCluster(n_workers=int(m.group("n")), threads_per_worker=1,
+                                   processes=True, dashboard_address=None)
+            client = Client(cluster)
+        else:
+            client = Client(address, timeout="10s")
+    except OSError as e:
+        if cluster is not None:
+            cluster.close()
+        raise ToolError(f"cannot reach the dask scheduler {address!r}: {e}") from None
+    try:
+        yield client.get_executor()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
 def _run(args, overrides: dict | None = None, expect_kind: str | None = None) -> int:
     from .flows import FLOWS, RunContext, load_config
 
@@ -255,9 +297,10 @@ def _run(args, overrides: dict | None = None, expect_kind: str | None = None) ->
     out_arg = args.out if args.out is not None else str(Path("out") / config.stem)
     out = check_output_dir(out_arg, config, force=args.force)
     meta = {"bitsmith": __version__, "kind": kind, "config": str(config), "seed": seed}
-    with work_dir() as scratch, output_dir(out, meta) as tmp:
+    with (_executor(getattr(args, "scheduler", None)) as executor, work_dir() as scratch,
+          output_dir(out, meta) as tmp):
         ctx = RunContext(config_path=config, out_dir=tmp, work_dir=scratch, seed=seed,
-                         quiet=quiet)
+                         quiet=quiet, executor=executor)
         if quiet:
             ctx.log = lambda message: None
         summary = flow.run(cfg, ctx)

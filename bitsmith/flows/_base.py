@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -103,6 +104,11 @@ class RunContext:
         Seed of every random choice of the run.
     log : callable
         ``log(message)`` prints progress messages (stderr).
+    executor : concurrent.futures.Executor, optional
+        Where independent pieces of work (Monte Carlo batches, budget sweeps, batch
+        evaluations) may run: None in-process, else a pool or a ``dask.distributed``
+        executor (``bitsmith run --scheduler``). Results must not depend on it: work is
+        split and seeded the same way either way.
     """
 
     config_path: Path
@@ -111,6 +117,14 @@ class RunContext:
     seed: int = 0
     log: Callable[[str], None] = field(default=lambda msg: print(msg, file=sys.stderr))
     quiet: bool = False
+    executor: Executor | None = None
+
+    def map(self, fn, *iterables) -> list:
+        """``[fn(*args) for args in zip(*iterables)]``, on :attr:`executor` when there is one
+        (results in input order, so a run is identical with or without it)."""
+        if self.executor is None:
+            return [fn(*args) for args in zip(*iterables, strict=True)]
+        return list(self.executor.map(fn, *iterables))
 
     def __post_init__(self):
         if self.work_dir is None:
