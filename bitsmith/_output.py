@@ -162,17 +162,20 @@ def work_dir() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _make_parents(path: Path) -> list[Path]:
-    """Create the missing ancestors of ``path``; return those created (outermost first)."""
+def _make_parents(path: Path, created: list[Path] | None = None) -> list[Path]:
+    """Create the missing ancestors of ``path``; return those created (outermost first).
+
+    ``created`` (if given) is appended to as each folder is made, so a failure half way
+    still lets the caller remove what was made.
+    """
+    created = [] if created is None else created
     missing = []
     p = path.parent
     while not p.exists():
         missing.append(p)
         p = p.parent
-    created = []
-    mode = 0o777
     for d in reversed(missing):
-        d.mkdir(mode=mode)
+        d.mkdir(mode=0o777)
         created.append(d)
     return created
 
@@ -187,13 +190,18 @@ def output_dir(final: str | os.PathLike, metadata: dict | None = None) -> Iterat
     parent folder created for it are removed, and ``final`` is left as it was.
     """
     final = Path(final)
-    created = _make_parents(final)
+    created: list[Path] = []
     tmp = None
     try:
-        _sweep_staging(final.parent, final.name)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.bitsmith-tmp-{os.getpid()}-",
-                                    dir=final.parent))
-        tmp.chmod(0o777 & ~_umask())
+        try:
+            _make_parents(final, created)
+            _sweep_staging(final.parent, final.name)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.bitsmith-tmp-{os.getpid()}-",
+                                        dir=final.parent))
+            tmp.chmod(0o777 & ~_umask())
+        except OSError as e:
+            raise ConfigError(f"cannot create {str(final)!r} ({e.strerror or e})",
+                              key_path="-o") from None
         yield tmp
         (tmp / MARKER).write_text(json.dumps(metadata or {}, indent=2, sort_keys=True) + "\n")
         old = None

@@ -108,6 +108,35 @@ def test_output_that_would_destroy_files_is_refused(project, env, out, pattern):
     assert listing(project) == before
 
 
+def test_unwritable_output_exits_2(project, env):
+    before = listing(project)
+    # /proc refuses new folders even to root (a chmod'ed folder would not stop root)
+    r = bitsmith("run", "c.yaml", "-o", "/proc/bitsmith-out/x", cwd=project, env=env)
+    assert_one_line_error(r, 2, r"-o: (cannot create '/proc/bitsmith-out/x'|"
+                                r"'/proc/bitsmith-out/x': cannot write in '/proc')")
+    assert listing(project) == before
+    assert not Path("/proc/bitsmith-out").exists()
+
+
+def test_config_machinery_does_not_import_the_flows():
+    """config <- flows <- cli: the import circle is broken."""
+    code = ("import sys, bitsmith.config, bitsmith._output; "
+            "assert not any(m.startswith('bitsmith.flows') for m in sys.modules), "
+            "[m for m in sys.modules if m.startswith('bitsmith.flows')]")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_remez_that_does_not_converge_is_bad_input(tmp_path, env):
+    (tmp_path / "fir.yaml").write_text(
+        "kind: fir\nfilter: {edges: [0.05, 0.3], numtaps: 501, method: remez}\n")
+    before = listing(tmp_path)
+    r = bitsmith("run", "fir.yaml", "-o", "out", cwd=tmp_path, env=env)
+    assert_one_line_error(r, 2, r"fir\.yaml: filter: the remez design failed: Failure to "
+                                r"converge at iteration \d+, try reducing transition band "
+                                r"width\. \(change numtaps, the edges or the method\)")
+    assert listing(tmp_path) == before
+
+
 def test_output_cannot_be_the_config_folder(project, env, tmp_path):
     before = listing(tmp_path / "project")
     r = bitsmith("run", "project/c.yaml", "-o", "project", "--force", cwd=tmp_path, env=env)
@@ -333,6 +362,31 @@ def test_missing_simulator_exits_3_before_any_search(tmp_path, env):
     assert_one_line_error(r, 3, r"^bitsmith: tool error: icarus: iverilog not found on PATH; "
                                 r"apt-get install iverilog$")
     assert listing(tmp_path) == before
+
+
+@pytest.mark.hdl
+def test_failing_simulator_exits_3_with_its_last_lines_and_leaves_nothing(tmp_path, env):
+    """A simulator that fails at run time (here a broken iverilog): exit 3, its own output
+    shown, no staging or build folder left."""
+    fake = tmp_path / "fakebin"
+    fake.mkdir()
+    for exe in ("iverilog", "vvp"):
+        (fake / exe).write_text("#!/bin/sh\necho 'fake.v:3: syntax error in the fake tool' >&2"
+                                "\nexit 1\n")
+        (fake / exe).chmod(0o755)
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "fir.yaml").write_text(FIR_LONG.replace("SIM", "icarus").replace("3000000", "100"))
+    env = {**env, "PATH": f"{fake}:{Path(sys.executable).parent}:/usr/bin:/bin"}
+    before = listing(work)
+    r = bitsmith("run", "fir.yaml", "-o", "out", "-q", cwd=work, env=env)
+    assert r.returncode == 3, r.stderr
+    assert "Traceback" not in r.stderr
+    first, *rest = r.stderr.strip().splitlines()
+    assert first.startswith("bitsmith: tool error: icarus: build failed"), r.stderr
+    assert any("syntax error in the fake tool" in line for line in rest), r.stderr
+    assert listing(work) == before
+    assert scratch_left(env) == []
 
 
 @pytest.mark.hdl

@@ -267,7 +267,7 @@ def run_cocotb(
             always=False,
             log_file=build_dir / "build.log",
         )
-    except (subprocess.CalledProcessError, SystemExit, OSError) as e:
+    except (subprocess.CalledProcessError, SystemExit, OSError, RuntimeError) as e:
         raise HdlToolError(simulator, f"build failed ({e})", _tail(build_dir / "build.log")) from None
     try:
         results_xml = runner.test(
@@ -281,7 +281,7 @@ def run_cocotb(
             results_xml=str(build_dir / "results.xml"),
             log_file=build_dir / "test.log",
         )
-    except (subprocess.CalledProcessError, SystemExit, OSError) as e:
+    except (subprocess.CalledProcessError, SystemExit, OSError, RuntimeError) as e:
         raise HdlToolError(simulator, f"simulation failed ({e})", _tail(build_dir / "test.log")) from None
     if not Path(results_xml).is_file():
         raise HdlToolError(simulator, "the simulation wrote no results", _tail(build_dir / "test.log"))
