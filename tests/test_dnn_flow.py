@@ -51,7 +51,7 @@ def test_estimate_bits_override_w4a4_keeps_first_last(workdir, capsys):
     bits = json.loads((workdir / "o/bits.json").read_text())["bits"]
     assert bits["conv1"] == "w8a8" and bits["fc"] == "w8a8" and bits["layer2.0.conv1"] == "w4a4"
     assert sorted(p.name for p in (workdir / "o").iterdir()) == [
-        "bits.json", "layers.csv", "layers.md", "summary.json", "totals.json"]
+        ".bitsmith-run.json", "bits.json", "layers.csv", "layers.md", "summary.json", "totals.json"]
 
 
 def test_estimate_bits_json_and_plots(workdir):
@@ -73,8 +73,9 @@ def test_mobilenet_systolic_config_runs(workdir):
 
 
 @pytest.mark.parametrize("bits, match", [
-    ("w4", r"--bits: --bits must be like 'w8a8' or a JSON file of per-layer bits, not 'w4'"),
-    ("missing.json", r"missing\.json: --bits: bits JSON file not found"),
+    ("w4", r"--bits: must be like 'w8a8' or a JSON file of per-layer bits; no such file: 'w4'"),
+    ("missing.json", r"--bits: must be like 'w8a8' or a JSON file of per-layer bits; no such "
+                     r"file: 'missing\.json'"),
     ("w1a8", r"weight bits must be integers between 2 and 16"),
 ])
 def test_bad_bits_exit_2_nothing_written(workdir, capsys, bits, match):
@@ -99,7 +100,7 @@ def test_bad_bits_json_layer_name(workdir, capsys):
 @pytest.mark.parametrize("patch, match", [
     ({"bits": "8bit"}, r"bits: must be a bit pair like 'w8a8'"),
     ({"model": {"name": "vgg16"}}, r"model\.name: must be one of 'resnet18'"),
-    ({"model": {}}, r"model: give exactly one of model\.name"),
+    ({"model": {}}, r"model\.name: give exactly one of model\.name"),
     ({"accelerator": "configs/hw/nope.yaml"}, r"accelerator: accelerator must be one of "
                                               r"bitfusion, bitserial, systolic_int8 or an "
                                               r"existing YAML file"),

@@ -90,7 +90,7 @@ def test_bad_spec_fails_before_search(tmp_path, capsys, old, new, message):
 def test_allocation_problem_cost_matches_spec_cost():
     """The batch cost equals fir_cost of the spec built from the point; the separable table
     the search uses stays close to it."""
-    from bitsmith.flows.fir import _BatchCost, _spec
+    from bitsmith.flows.fir._flow import _BatchCost, _spec
     from bitsmith.flows.fir._problem import FirAllocationProblem
     from bitsmith.hwmodels.fir import fir_cost
     from bitsmith.sim import FirDesign, QFormat, design_fir, symmetry, variable_map
