@@ -117,26 +117,16 @@ def check_output_dir(out: str | os.PathLike, config: str | os.PathLike | None = 
     return final
 
 
-def _sweep_staging(parent: Path, name: str) -> None:
-    """Remove staging folders of ``name`` left by runs that were killed."""
+def _sweep(folder: Path, pattern: re.Pattern, name: str | None = None) -> None:
+    """Remove the entries of ``folder`` matching ``pattern`` (and, if given, whose ``name``
+    group is ``name``) that belong to a process that no longer runs (a killed run)."""
     try:
-        entries = list(parent.iterdir())
+        entries = list(folder.iterdir())
     except OSError:
         return
     for p in entries:
-        m = _STAGING.match(p.name)
-        if m and m.group("name") == name and not _alive(int(m.group("pid"))):
-            shutil.rmtree(p, ignore_errors=True)
-
-
-def _sweep_runs(tmp_root: Path) -> None:
-    try:
-        entries = list(tmp_root.iterdir())
-    except OSError:
-        return
-    for p in entries:
-        m = _RUN_DIR.match(p.name)
-        if m and not _alive(int(m.group("pid"))):
+        m = pattern.match(p.name)
+        if m and (name is None or m.group("name") == name) and not _alive(int(m.group("pid"))):
             shutil.rmtree(p, ignore_errors=True)
 
 
@@ -154,7 +144,7 @@ def work_dir() -> Iterator[Path]:
                               f"and so has the temp folder; set BITSMITH_CACHE_DIR to a folder "
                               f"without spaces (GNU make cannot build there)")
     root.mkdir(parents=True, exist_ok=True)
-    _sweep_runs(root)
+    _sweep(root, _RUN_DIR)
     path = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=root))
     try:
         yield path
@@ -195,7 +185,7 @@ def output_dir(final: str | os.PathLike, metadata: dict | None = None) -> Iterat
     try:
         try:
             _make_parents(final, created)
-            _sweep_staging(final.parent, final.name)
+            _sweep(final.parent, _STAGING, final.name)
             tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.bitsmith-tmp-{os.getpid()}-",
                                         dir=final.parent))
             tmp.chmod(0o777 & ~_umask())
