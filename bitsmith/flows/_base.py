@@ -25,16 +25,19 @@ class ProgressBar:
 
     Call it as ``bar(done, total, best)`` (the signature :func:`bitsmith.search.minimize`
     uses for ``progress``). On a terminal it is a ``rich`` progress bar on stderr; otherwise
-    it prints one line at every tenth of the work, so CI logs stay short.
+    (a CI log, a file) it prints a line when it appears, then at most one every
+    ``every_s`` seconds, and one at the end, so logs stay short.
     """
 
-    def __init__(self, label: str, stream: TextIO | None = None, delay_s: float = 1.0):
+    def __init__(self, label: str, stream: TextIO | None = None, delay_s: float = 1.0,
+                 every_s: float = 10.0):
         self.label = label
         self.stream = stream if stream is not None else sys.stderr
         self.delay_s = delay_s
+        self.every_s = every_s
         self._t0 = time.perf_counter()
         self._shown = False
-        self._last_decile = -1
+        self._last_line = -float("inf")
         self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self._rich = None
         self._task = None
@@ -70,10 +73,9 @@ class ProgressBar:
                 self.close()
         else:
             frac = done / total if total else 1.0
-            decile = int(frac * 10)
-            if decile == self._last_decile and done < total:
+            if done < total and elapsed - self._last_line < self.every_s:
                 return
-            self._last_decile = decile
+            self._last_line = elapsed
             eta = (elapsed / frac - elapsed) if frac > 0 else float("nan")
             self.stream.write(f"{self.label}: {done}/{total} ({100 * frac:.0f} %)  "
                               f"{elapsed:.1f} s, eta {eta:.1f} s  {best_s}".rstrip() + "\n")
