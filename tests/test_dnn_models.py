@@ -74,21 +74,44 @@ def test_yaml_layer_list_equals_trace(zoo_layers):
         assert layers_from_list(yaml.safe_load(text)) == zoo_layers[name]
 
 
-def test_unsupported_layer_named():
-    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Sequential(nn.AdaptiveMaxPool3d(1)))
+def test_untraced_products_named():
+    # A transposed convolution is refused by name; nn.MultiheadAttention's products run
+    # inside F.multi_head_attention_forward, which the tracer does not enter: the
+    # FlopCounterMode cross-check catches the difference.
     with pytest.raises(UnsupportedLayerError,
-                       match=r"layer '1\.0' \(AdaptiveMaxPool3d\) is not supported; "
-                             r"supported kinds: conv2d"):
-        trace_model(model, (1, 3, 8, 8))
+                       match=r"untraced operations: conv_transpose2d in '1\.conv_transpose2d'"):
+        trace_model(nn.Sequential(nn.Conv2d(3, 8, 3), nn.ConvTranspose2d(8, 4, 3)),
+                    (1, 3, 8, 8))
+
+    class Mha(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mha = nn.MultiheadAttention(16, 2, batch_first=True)
+
+        def forward(self, x):
+            return self.mha(x, x, x)[0]
+
+    with pytest.raises(UnsupportedLayerError,
+                       match=r"traced 0 MACs but FlopCounterMode counts 5,760 .*aten\.bmm"):
+        trace_model(Mha(), (1, 5, 16))
 
 
-def test_dilated_conv_rejected():
-    with pytest.raises(UnsupportedLayerError, match=r"layer '0' \(Conv2d\): dilation must be 1"):
-        trace_model(nn.Sequential(nn.Conv2d(3, 8, 3, dilation=2)), (1, 3, 16, 16))
+def test_dilation_same_padding_conv1d_and_subclasses():
+    class QConv(nn.Conv2d):      # a quantization-aware-training style wrapper
+        pass
+
+    model = nn.Sequential(QConv(3, 8, 3, dilation=2), nn.Conv2d(8, 8, 4, padding="same"))
+    a, b = trace_model(model, (2, 3, 16, 16))
+    assert a.dilation == (2, 2) and a.out_size == (12, 12)
+    assert a.macs == 12 * 12 * 8 * 3 * 9
+    # 'same' with an even kernel pads 3 in total (1 + 2): asymmetric, kept in out_hw.
+    assert b.out_size == (12, 12) and b.macs == 144 * 8 * 8 * 16
+    (c,) = trace_model(nn.Sequential(nn.Conv1d(4, 6, 5, stride=2, padding=2)), (1, 4, 40))
+    assert c.kind == "conv1d" and c.out_size == (20, 1) and c.macs == 20 * 6 * 4 * 5
 
 
 @pytest.mark.parametrize("entry, match", [
-    ({"name": "x", "kind": "conv3d"}, r"layers\[0\]: layer 'x' kind must be one of conv2d"),
+    ({"name": "x", "kind": "conv3d"}, r"layers\[0\]: layer 'x' kind must be one of conv1d, conv2d"),
     ({"name": "x", "kind": "conv2d", "in_channels": 3}, r"needs key 'out_channels'"),
     ({"name": "x", "kind": "linear", "in_features": 4, "out_features": 2, "foo": 1},
      r"unknown key 'foo'"),

@@ -57,8 +57,8 @@ class PeTable:
 
     A fixed-precision ``bw x ba`` PE is modeled as ``A = a2*bw*ba + a1*(bw+ba)/2 + a0``
     (um^2: multiplier array ~ product of widths, adders and registers ~ width) and
-    ``P = p2*bw*ba + p1*(bw+ba)/2`` (uW at ``clock_mhz``), least-squares fitted to the
-    Bit Fusion fixed 2/2, 4/4, 8/8 (and 16/16 for area) synthesis points. Fusible
+    ``P = p2*bw*ba + p1*(bw+ba)/2 + p0`` (uW at ``clock_mhz``), least-squares fitted to
+    the Bit Fusion artifact's fixed 2/2, 4/4, 8/8 and 16/16 synthesis points. Fusible
     Fusion Units are table look-ups.
 
     Parameters
@@ -88,7 +88,7 @@ class PeTable:
     fu_dynamic_uw: float = 229.59375
     cacti: tuple[tuple[float, int, float, float, float], ...] = ()
     area_coef: tuple[float, float, float] = field(init=False)
-    power_coef: tuple[float, float] = field(init=False)
+    power_coef: tuple[float, float, float] = field(init=False)
 
     def __post_init__(self):
         b = np.array([r[0] for r in self.fixed_points], dtype=float)
@@ -96,7 +96,8 @@ class PeTable:
         p = np.array([r[2] for r in self.fixed_points], dtype=float)
         ca = np.linalg.lstsq(np.stack([b * b, b, np.ones_like(b)], 1), a, rcond=None)[0]
         ok = np.isfinite(p)
-        cp = np.linalg.lstsq(np.stack([b[ok] * b[ok], b[ok]], 1), p[ok], rcond=None)[0]
+        cp = np.linalg.lstsq(np.stack([b[ok] * b[ok], b[ok], np.ones_like(b[ok])], 1), p[ok],
+                             rcond=None)[0]
         object.__setattr__(self, "area_coef", tuple(float(c) for c in ca))
         object.__setattr__(self, "power_coef", tuple(float(c) for c in cp))
 
@@ -107,8 +108,8 @@ class PeTable:
 
     def fixed_power_uw(self, bw, ba):
         """Power of a fixed ``bw x ba`` PE at 45 nm and ``clock_mhz`` (uW)."""
-        p2, p1 = self.power_coef
-        return p2 * np.multiply(bw, ba) + p1 * np.add(bw, ba) / 2
+        p2, p1, p0 = self.power_coef
+        return p2 * np.multiply(bw, ba) + p1 * np.add(bw, ba) / 2 + p0
 
     def fixed_energy_pj(self, bw, ba):
         """Energy of one cycle (one MAC) of a fixed ``bw x ba`` PE at 45 nm (pJ)."""
@@ -343,7 +344,7 @@ class Accelerator:
         """Area of one array unit at 45 nm (um^2)."""
         t = pe_table()
         if self.kind == "bitfusion":
-            return t.fusible(8 if self.max_bits <= 8 else 16)[0]
+            return t.fusible(8)[0]   # 8->2 units; 16-bit operands run temporally
         if self.kind == "systolic":
             p = max(self.precisions)
             return float(t.fixed_area_um2(p, p))

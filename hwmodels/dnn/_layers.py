@@ -481,9 +481,6 @@ def trace_model(model, example_input, check: bool = True) -> tuple[Layer, ...]:
         raise UnsupportedLayerError(
             f"untraced operations: {', '.join(rejected)}; supported: conv1d, conv2d, "
             "linear, matmul, mm, bmm, addmm, baddbmm, scaled_dot_product_attention")
-    if not records:
-        raise UnsupportedLayerError(
-            f"model {type(model).__name__} has no convolution or matrix product to cost")
     if counter is not None:
         ref = counter.get_total_flops()
         got = 2 * batch * sum(la.macs for la in records)
@@ -493,4 +490,7 @@ def trace_model(model, example_input, check: bool = True) -> tuple[Layer, ...]:
             raise UnsupportedLayerError(
                 f"traced {got // 2:,} MACs but FlopCounterMode counts {ref // 2:,} "
                 f"(batch {batch}): some products are untraced; FlopCounterMode by op: {ops}")
+    if not records:
+        raise UnsupportedLayerError(
+            f"model {type(model).__name__} has no convolution or matrix product to cost")
     return tuple(records)
