@@ -160,6 +160,7 @@ def _naive(layer, acc, bw, ba, batch=1, first=False):
     gpc = max(1, acc.cols // CG) if G > 1 else 1
     steps = cd(G, gpc) * cd(CG, acc.cols)
     im2col = acc.conv_mapping == "im2col" or (acc.conv_mapping == "artifact" and first)
+    im2col = im2col or G > 1          # grouped: channels across columns, taps in rows
     if acc.kind == "systolic":
         p = next(q for q in acc.precisions if q >= max(bw, ba))
         s = acc.speedup[acc.precisions.index(p)]

@@ -74,7 +74,7 @@ def compute_cycles(layers: Sequence[Layer], accel: Accelerator, bw, ba, batch: i
     Reduction on ``rows`` (positions on ``bitserial``), output channels on ``cols``;
     groups of a grouped or depthwise convolution are packed side by side across
     ``cols`` (``max(1, cols // (Cout/G))`` groups per step), each column reducing over
-    its own group's inputs. ``bw``, ``ba`` broadcast as in :func:`layer_costs`.
+    its own group's inputs, with the kernel taps in the rows (im2col within a group). ``bw``, ``ba`` broadcast as in :func:`layer_costs`.
     """
     bw = np.asarray(bw, dtype=np.int64)
     ba = np.asarray(ba, dtype=np.int64)
@@ -104,6 +104,9 @@ def compute_cycles(layers: Sequence[Layer], accel: Accelerator, bw, ba, batch: i
         red = per_tap
     else:
         red = np.where(a["first"] == 1, im2col, per_tap)
+    # A grouped (depthwise) convolution puts its groups across the columns and its kernel
+    # taps in the rows: Cin/G is too small to fill the rows one tap at a time.
+    red = np.where(G > 1, im2col, red)
     return P * steps * red
 
 
