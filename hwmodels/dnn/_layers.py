@@ -294,7 +294,6 @@ def _per_inference(name, total, batch):
 
 def _matmul_layer(name, a, b, batch, weight, bias=False):
     """``a @ b`` (torch.matmul broadcasting); ``weight``: which operand is a parameter."""
-    import math
 
     if a.dim() == 1 or b.dim() == 1:
         raise UnsupportedLayerError(f"layer {name!r}: matrix-vector products are not "
