@@ -110,8 +110,8 @@ def compute_cycles(layers: Sequence[Layer], accel: Accelerator, bw, ba, batch: i
     return P * steps * red
 
 
-def layer_costs(layers: Sequence[Layer], accel: Accelerator, bw, ba, batch: int = 1
-                ) -> dict[str, np.ndarray]:
+def layer_costs(layers: Sequence[Layer], accel: Accelerator, bw, ba, batch: int = 1,
+                out_bits=None) -> dict[str, np.ndarray]:
     """Every metric of :data:`METRICS` for each layer at widths ``bw``, ``ba``.
 
     Parameters
@@ -125,6 +125,9 @@ def layer_costs(layers: Sequence[Layer], accel: Accelerator, bw, ba, batch: int 
     batch : int
         Inferences run together: weights are fetched once per batch, activations per
         inference. Every figure is returned per inference (batch figure / ``batch``).
+    out_bits : array_like of int, optional
+        Width each layer's output is written at (bits; its consumer's activation width).
+        Default: the layer's own ``ba``, the only width a separable table can know.
 
     Returns
     -------
@@ -153,7 +156,13 @@ def layer_costs(layers: Sequence[Layer], accel: Accelerator, bw, ba, batch: int 
     # DRAM traffic (bits) for the batch: compulsory traffic plus re-fetches of the tiling.
     W = a["wop"] * sw
     I_ = a["inp"] * batch * sa
-    O_ = a["out"] * batch * sa
+    if out_bits is None:
+        so = sa
+    else:
+        ob = np.asarray(out_bits, dtype=np.int64)
+        accel.check_bits(ob, ob, "output ")
+        so = np.asarray(accel.storage_bits(ob, ob)[1], dtype=np.int64)
+    O_ = a["out"] * batch * so
     wb = accel.level("weight_buffer").size_bytes * 8
     ib = accel.level("input_buffer").size_bytes * 8
     w_chunks = _cdiv(W, wb)
