@@ -269,8 +269,8 @@ def _zz_workload(layers, bw, ba, sw, sa):
             "dimension_relations": [f"ix={sw_}*ox+1*fx", f"iy={sh}*oy+1*fy"],
             "loop_dims": ["B", "K", "C", "OY", "OX", "FY", "FX"],
             "loop_sizes": [1, la.out_channels, la.in_channels, oh, ow, kh, kw],
-            "operand_precision": prec, "operand_source": {"I": max(i - 1, 0)},
-            "padding": [[la.padding[0], la.padding[0]], [la.padding[1], la.padding[1]]]})
+            # No padding: ZigZag takes the input as (O-1)*s + k (229 vs 224 for conv1).
+            "operand_precision": prec, "operand_source": {"I": max(i - 1, 0)}})
     return out
 
 
@@ -290,7 +290,9 @@ def zigzag_comparison(r18) -> None:
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
             t = Path(tmp)
-            (t / "hw.yaml").write_text(yaml.safe_dump(_zz_hardware(acc, bw, ba)))
+            # Memory order is the hierarchy (innermost first): keep it.
+            (t / "hw.yaml").write_text(yaml.safe_dump(_zz_hardware(acc, bw, ba),
+                                                      sort_keys=False))
             (t / "wl.yaml").write_text(yaml.safe_dump(_zz_workload(r18, bw, ba, sw, sa)))
             pf = 16 // int(acc.bricks(bw, ba))
             (t / "map.yaml").write_text(yaml.safe_dump([{
