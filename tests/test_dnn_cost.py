@@ -287,6 +287,10 @@ def test_bits_outside_accelerator_range(resnet18):
     ({"memory": {"dram": {"energy_pj_per_bit": 20}}},
      r"accelerator\.memory\.weight_buffer: must be a mapping, not None"),
     ({"colls": 3}, r"accelerator\.colls: unknown key"),
+    ({"conv_mapping": "winograd"}, r"accelerator\.conv_mapping: must be one of im2col, "
+                                   r"per_tap, artifact, not 'winograd'"),
+    ({"max_bits": 32}, r"accelerator: Bit Fusion fuses 2-bit BitBricks into 2, 4, 8 and "
+                       r"16-bit modes: min_bits must be >= 2 and max_bits <= 16, not 2 and 32"),
 ])
 def test_accelerator_yaml_errors(patch, match):
     from importlib import resources

@@ -7,7 +7,9 @@ the ``(bw, ba)`` x layer cost table (JSON, NPZ) for the allocator.
 
 ``bitsmith estimate CONFIG --bits w4a4`` or ``--bits alloc.json`` overrides ``bits``; the
 JSON maps layer names to ``"w4a8"`` or ``[4, 8]`` (optionally under a top-level
-``"bits"`` key).
+``"bits"`` key; a ``"default"`` entry covers the layers not named). ``batch_size``
+(default: the N of ``model.input_shape``, else 1) sets how many inferences share each
+weight fetch; every figure is per inference.
 """
 
 from __future__ import annotations

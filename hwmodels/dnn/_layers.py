@@ -174,10 +174,12 @@ class Layer:
 def layers_from_list(entries: Sequence[Mapping], source: str = "layers") -> tuple[Layer, ...]:
     """Build layers from a YAML-style list of mappings.
 
-    Each entry has ``name``, ``kind`` and, for ``conv2d``: ``in_channels``,
-    ``out_channels``, ``kernel``, ``in_size`` and optionally ``stride``, ``padding``,
-    ``groups``, ``bias``; for ``linear``: ``in_features``, ``out_features`` (or the conv
-    keys) and optionally ``in_size`` (positions, default ``[1, 1]``).
+    Each entry has ``name``, ``kind`` and, for ``conv2d`` and ``conv1d``:
+    ``in_channels``, ``out_channels``, ``kernel``, ``in_size`` (``[L, 1]`` and ``[k, 1]``
+    for ``conv1d``) and optionally ``stride``, ``padding``, ``dilation``, ``groups``,
+    ``bias``, ``out_hw``; for ``linear`` and ``matmul``: ``in_features``, ``out_features``
+    (or the conv keys) and optionally ``in_size`` (positions, default ``[1, 1]``) and
+    ``groups`` (``matmul``: independent products, e.g. heads).
 
     Parameters
     ----------
@@ -223,7 +225,7 @@ def layers_from_list(entries: Sequence[Mapping], source: str = "layers") -> tupl
                 missing = [k for k in ("in_channels", "out_channels", "kernel", "in_size")
                            if k not in e]
                 if missing:
-                    raise ValueError(f"a conv2d layer needs key {missing[0]!r}")
+                    raise ValueError(f"a {kind} layer needs key {missing[0]!r}")
                 layer = Layer(name, kind, e["in_channels"], e["out_channels"],
                               kernel=_pair(e["kernel"], "kernel"),
                               stride=_pair(e.get("stride", 1), "stride"),
