@@ -75,26 +75,54 @@ def test_yaml_layer_list_equals_trace(zoo_layers):
 
 
 def test_untraced_products_named():
-    # A transposed convolution is refused by name; nn.MultiheadAttention's products run
-    # inside F.multi_head_attention_forward, which the tracer does not enter: the
-    # FlopCounterMode cross-check catches the difference.
+    # Refused by name: a transposed convolution, a matrix-vector product, an LSTM (its
+    # kernel runs below FlopCounterMode too).
     with pytest.raises(UnsupportedLayerError,
                        match=r"untraced operations: conv_transpose2d in '1\.conv_transpose2d'"):
         trace_model(nn.Sequential(nn.Conv2d(3, 8, 3), nn.ConvTranspose2d(8, 4, 3)),
                     (1, 3, 8, 8))
+    with pytest.raises(UnsupportedLayerError, match=r"untraced operations: LSTM in '1'"):
+        trace_model(nn.Sequential(nn.Linear(8, 8), nn.LSTM(8, 8)), (1, 4, 8))
 
-    class Mha(nn.Module):
+    class Raw(nn.Module):
         def __init__(self):
             super().__init__()
-            self.mha = nn.MultiheadAttention(16, 2, batch_first=True)
+            self.fc = nn.Linear(16, 16)
 
         def forward(self, x):
-            return self.mha(x, x, x)[0]
+            y = self.fc(x)
+            z = torch.mv(self.fc.weight, y[0]) if self.mv else torch.ops.aten.mm(y, y.T)
+            return y + z.sum()
 
+    raw = Raw()
+    raw.mv = True
+    with pytest.raises(UnsupportedLayerError, match=r"untraced operations: mv in 'mv'"):
+        trace_model(raw, (1, 16))
+    # A direct aten call bypasses the tracer; the FlopCounterMode check catches it.
+    raw.mv = False
     with pytest.raises(UnsupportedLayerError,
-                       match=r"traced 0 MACs but FlopCounterMode counts 5,920 .*"
-                             r"aten\.addmm 5,120 MACs, aten\.bmm 800 MACs"):
-        trace_model(Mha(), (1, 5, 16))
+                       match=r"traced 256 MACs but FlopCounterMode counts 272 \(batch 1\): "
+                             r"some products are untraced; FlopCounterMode by op: "
+                             r"aten\.addmm 256 MACs, aten\.mm 16 MACs"):
+        trace_model(raw, (1, 16))
+
+
+def test_multihead_attention_traced():
+    class Mha(nn.Module):
+        def __init__(self, need_weights):
+            super().__init__()
+            self.mha = nn.MultiheadAttention(16, 2, batch_first=True)
+            self.need_weights = need_weights
+
+        def forward(self, x):
+            return self.mha(x, x, x, need_weights=self.need_weights)[0]
+
+    for nw in (True, False):       # bmm path / scaled_dot_product_attention path
+        layers = trace_model(Mha(nw), (2, 5, 16))
+        assert [(la.name, la.kind, la.macs) for la in layers] == [
+            ("mha.q_proj", "linear", 5 * 16 * 16), ("mha.k_proj", "linear", 5 * 16 * 16),
+            ("mha.v_proj", "linear", 5 * 16 * 16), ("mha.qk", "matmul", 2 * 5 * 8 * 5),
+            ("mha.av", "matmul", 2 * 5 * 5 * 8), ("mha.out_proj", "linear", 5 * 16 * 16)]
 
 
 def test_dilation_same_padding_conv1d_and_subclasses():

@@ -375,6 +375,7 @@ def trace_model(model, example_input, check: bool = True) -> tuple[Layer, ...]:
     records: list[Layer] = []
     rejected: list[str] = []
     seen: dict[str, int] = {}
+    attn_macs = [0]                # MACs of scaled_dot_product_attention calls
     T = torch.Tensor
 
     linear_fns = {F.linear}
@@ -385,7 +386,9 @@ def trace_model(model, example_input, check: bool = True) -> tuple[Layer, ...]:
                F.conv_transpose2d: "conv_transpose2d", F.conv_transpose3d: "conv_transpose3d",
                torch.einsum: "einsum", torch.tensordot: "tensordot", F.bilinear: "bilinear",
                torch.addbmm: "addbmm", T.addbmm: "addbmm", torch.chain_matmul: "chain_matmul",
-               torch.linalg.multi_dot: "multi_dot"}
+               torch.linalg.multi_dot: "multi_dot", torch.mv: "mv", T.mv: "mv",
+               torch.addmv: "addmv", T.addmv: "addmv", torch.dot: "dot", T.dot: "dot",
+               torch.vdot: "vdot", torch.inner: "inner", torch.kron: "kron"}
 
     def is_w(t):
         return isinstance(t, torch.Tensor) and id(t) in params
@@ -407,6 +410,10 @@ def trace_model(model, example_input, check: bool = True) -> tuple[Layer, ...]:
             if func in refused:
                 rejected.append(f"{refused[func]} in {where(refused[func], False)!r}")
                 return func(*args, **kwargs)
+            if func is F.multi_head_attention_forward:
+                out = func(*args, **kwargs)
+                self.record_mha(args, kwargs)
+                return out
             if func in conv_fns or func in linear_fns or func in mm_fns or func in add_mm_fns \
                     or func is F.scaled_dot_product_attention:
                 out = func(*args, **kwargs)
@@ -415,6 +422,42 @@ def trace_model(model, example_input, check: bool = True) -> tuple[Layer, ...]:
             # Anything else runs untraced; products inside Python-level functions
             # (F.multi_head_attention_forward) are caught by the FlopCounterMode check.
             return func(*args, **kwargs)
+
+        def record_mha(self, args, kwargs):
+            # nn.MultiheadAttention: (L, N, E) inputs (the module transposes batch_first);
+            # q/k/v projections, per-head scores and weighted sums, output projection.
+            import inspect
+
+            v = inspect.signature(F.multi_head_attention_forward).bind(*args, **kwargs)
+            v.apply_defaults()
+            a = v.arguments
+            q, k, val, heads = a["query"], a["key"], a["value"], int(a["num_heads"])
+            if q.dim() != 3 or a["static_k"] is not None or a["static_v"] is not None:
+                rejected.append(f"multi_head_attention_forward in "
+                                f"{where('mha', False)!r} (unbatched or static keys)")
+                return
+            n = int(q.shape[1])
+            if n != batch:
+                raise UnsupportedLayerError(
+                    f"{where('mha', True)!r}: batch {n} differs from the example input's "
+                    f"{batch}")
+            e = int(q.shape[2])
+            s_len = int(k.shape[0]) + (a["bias_k"] is not None) + bool(a["add_zero_attn"])
+            hd = e // heads
+            base = where("mha", True)
+            has_b = a["in_proj_bias"] is not None
+            for nm, x in (("q_proj", q), ("k_proj", k), ("v_proj", val)):
+                records.append(Layer(unique(f"{base}.{nm}"), "linear", int(x.shape[2]), e,
+                                     in_size=(int(x.shape[0]), 1), bias=has_b))
+            L = int(q.shape[0])
+            records.append(Layer(unique(f"{base}.qk"), "matmul", heads * hd, heads * s_len,
+                                 groups=heads, in_size=(L, 1)))
+            records.append(Layer(unique(f"{base}.av"), "matmul", heads * s_len, heads * hd,
+                                 groups=heads, in_size=(L, 1)))
+            if not a["need_weights"]:      # this path runs scaled_dot_product_attention
+                attn_macs[0] += records[-1].macs + records[-2].macs
+            records.append(Layer(unique(f"{base}.out_proj"), "linear", e, e, in_size=(L, 1),
+                                 bias=a["out_proj_bias"] is not None))
 
         def record(self, func, args, kwargs, out):
             mod = stack_mods[-1] if stack_mods else None
@@ -442,6 +485,7 @@ def trace_model(model, example_input, check: bool = True) -> tuple[Layer, ...]:
                 records.append(_matmul_layer(unique(base + ".av"),
                                              q[..., :1].expand(*q.shape[:-1], k.shape[-2]),
                                              v, batch, None))
+                attn_macs[0] += records[-1].macs + records[-2].macs
             else:
                 a, b = (args[1], args[2]) if func in add_mm_fns else (args[0], args[1])
                 if func is T.__rmatmul__:
@@ -455,6 +499,9 @@ def trace_model(model, example_input, check: bool = True) -> tuple[Layer, ...]:
     stack_mods: list = []
 
     def pre(mod, inputs):
+        if isinstance(mod, nn.RNNBase):
+            # Recurrent kernels run below both the tracer and FlopCounterMode (LSTM).
+            rejected.append(f"{type(mod).__name__} in {paths.get(id(mod), '?')!r}")
         if id(mod) in paths:
             stack.append(paths[id(mod)])
             stack_mods.append(mod)
@@ -481,14 +528,14 @@ def trace_model(model, example_input, check: bool = True) -> tuple[Layer, ...]:
     if rejected:
         raise UnsupportedLayerError(
             f"untraced operations: {', '.join(rejected)}; supported: conv1d, conv2d, "
-            "linear, matmul, mm, bmm, addmm, baddbmm, scaled_dot_product_attention")
+            "linear, matmul, mm, bmm, addmm, baddbmm, scaled_dot_product_attention, "
+            "MultiheadAttention")
     if counter is not None:
         ref = counter.get_total_flops()
         got = 2 * batch * sum(la.macs for la in records)
         # FlopCounterMode (torch 2.13) counts scaled_dot_product_attention on the meta
         # device (as bmm) but not its CPU kernel: accept either.
-        sdpa = 2 * batch * sum(la.macs for la in records
-                               if ".scaled_dot_product_attention." in f".{la.name}")
+        sdpa = 2 * batch * attn_macs[0]
         if ref != got and not (sdpa and ref == got - sdpa):
             by_op = counter.get_flop_counts().get("Global", {})
             ops = ", ".join(f"{op} {n // 2:,} MACs" for op, n in by_op.items())
