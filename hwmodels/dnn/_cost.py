@@ -258,6 +258,8 @@ class CostTable:
         Accelerator name.
     layer_params, layer_inputs : tuple of int
         Weights and input activation elements per layer (for the default error proxy).
+    batch : int
+        Inferences per batch the figures assume (they are per inference).
     """
 
     layer_names: tuple[str, ...]
@@ -267,6 +269,7 @@ class CostTable:
     accelerator: str
     layer_params: tuple[int, ...] = ()
     layer_inputs: tuple[int, ...] = ()
+    batch: int = 1
 
     @property
     def units(self) -> dict[str, str]:
@@ -293,6 +296,7 @@ class CostTable:
         arrays["a_bits"] = np.array(self.a_bits, dtype=np.int64)
         arrays["layer_names"] = np.array(self.layer_names)
         arrays["units"] = np.array(json.dumps(self.units, sort_keys=True))
+        arrays["batch"] = np.array(self.batch, dtype=np.int64)
         # np.savez stamps members with the current time; fixed ZipInfo dates keep the
         # file byte-for-byte reproducible.
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
@@ -305,7 +309,7 @@ class CostTable:
     def to_json(self, path=None) -> str:
         """JSON text (sorted keys, floats with 9 significant digits); written to ``path``
         if given. Layout: ``{"accelerator", "w_bits", "a_bits", "layers", "units",
-        "metrics": {metric: [[[...]]]}}``."""
+        "batch", "metrics": {metric: [[[...]]]}}``."""
         def fmt(v):
             if isinstance(v, (bool, np.bool_)):
                 return bool(v)
@@ -319,6 +323,7 @@ class CostTable:
             "a_bits": list(self.a_bits),
             "layers": list(self.layer_names),
             "choice_code": "100*bw + ba",
+            "batch": self.batch,
             "units": self.units,
             "metrics": {k: np.vectorize(fmt, otypes=[object])(v).tolist()
                         for k, v in sorted(self.metrics.items())},
@@ -412,7 +417,8 @@ def cost_table(layers: Sequence[Layer], accel: Accelerator, w_bits=range(2, 9),
     m = layer_costs(layers, accel, bw, ba, batch)
     m.pop("memory_bound")
     return CostTable(tuple(la.name for la in layers), wb, ab, m, accel.name,
-                     tuple(la.params for la in layers), tuple(la.input_elems for la in layers))
+                     tuple(la.params for la in layers), tuple(la.input_elems for la in layers),
+                     int(batch))
 
 
 def estimate(layers: Sequence[Layer], accel: Accelerator, bits, batch: int = 1) -> dict:
