@@ -7,11 +7,12 @@ in README.md; in short, per layer:
 
 - compute cycles from the spatial mapping (reduction on ``rows``, output channels on
   ``cols``, ceil per tile);
-- DRAM traffic from a two-option tiling (weight chunks with inputs re-fetched, or input
-  chunks with weights re-fetched; the cheaper is taken), global-buffer traffic from the
-  array's reuse, local-buffer traffic per MAC;
+- DRAM traffic for a batch from a two-option tiling (weight chunks with inputs
+  re-fetched, or input chunks with weights re-fetched; the cheaper is taken), buffer
+  fills and reads from the array's reuse (optional local registers per MAC);
 - latency = max(compute cycles, traffic / bandwidth of each level) (roofline);
-- energy = compute + on-chip (buffers, local) + DRAM.
+- energy = compute + on-chip (buffers, local) + DRAM;
+- every figure divided by the batch: per inference.
 """
 
 from __future__ import annotations
