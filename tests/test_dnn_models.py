@@ -125,6 +125,7 @@ def test_multihead_attention_traced():
             ("mha.av", "matmul", 2 * 5 * 5 * 8), ("mha.out_proj", "linear", 5 * 16 * 16)]
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
 def test_dilation_same_padding_conv1d_and_subclasses():
     class QConv(nn.Conv2d):      # a quantization-aware-training style wrapper
         pass
