@@ -110,3 +110,47 @@ def test_config_errors(workdir, capsys, patch, match):
     cfg = _cfg(workdir, "resnet18_bitfusion", **patch)
     assert main(["estimate", str(cfg), "-o", "o", "-q"]) == 2
     assert re.search(match, capsys.readouterr().err)
+
+
+def test_bits_json_default_first_last_and_argument_blamed(workdir, capsys):
+    alloc = workdir / "alloc.json"
+    alloc.write_text(json.dumps({"default": "w4a4", "conv1": "w6a6"}))
+    cfg = _cfg(workdir, "resnet18_bitfusion", plots=False, cost_table={"export": False})
+    assert main(["estimate", str(cfg), "--bits", str(alloc), "-o", "o", "-q"]) == 0
+    bits = json.loads((workdir / "o/bits.json").read_text())["bits"]
+    # first_last_bits: 8 sets the last layer (not named) but not conv1 (named).
+    assert bits["conv1"] == "w6a6" and bits["fc"] == "w8a8" and bits["layer4.1.conv2"] == "w4a4"
+    # Widths the accelerator cannot run: the error names --bits, not the config file.
+    assert main(["estimate", str(cfg), "--bits", "w1a8", "-o", "p", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "--bits: weight bits must be integers between 2 and 16" in err
+    assert "resnet18_bitfusion.yaml" not in err
+
+
+def test_batch_size_from_input_shape_and_conflict(workdir, capsys):
+    cfg = _cfg(workdir, "resnet18_bitfusion", plots=False, cost_table={"export": False},
+               model={"name": "resnet18", "input_shape": [16, 3, 224, 224]})
+    assert main(["estimate", str(cfg), "-o", "b16", "-q"]) == 0
+    cfg1 = _cfg(workdir, "resnet18_bitfusion", plots=False, cost_table={"export": False})
+    assert main(["estimate", str(cfg1), "-o", "b1", "-q"]) == 0
+    t16 = json.loads((workdir / "b16/totals.json").read_text())
+    t1 = json.loads((workdir / "b1/totals.json").read_text())
+    assert t16["batch_size"] == 16 and t1["batch_size"] == 1
+    assert t16["bops"] == t1["bops"]                      # per inference
+    assert t16["dram_bytes"] < t1["dram_bytes"]           # weights shared by the batch
+    bad = _cfg(workdir, "resnet18_bitfusion", batch_size=8,
+               model={"name": "resnet18", "input_shape": [16, 3, 224, 224]})
+    assert main(["estimate", str(bad), "-o", "x", "-q"]) == 2
+    assert "batch_size: must equal the N of model.input_shape (16) when both are given, " \
+           "not 8" in capsys.readouterr().err
+
+
+def test_mobilenet_bitserial_batch16_config(workdir):
+    cfg = _cfg(workdir, "mobilenet_v2_bitserial", plots=False)
+    assert main(["estimate", str(cfg), "-o", "b8", "-q"]) == 0
+    assert main(["estimate", str(cfg), "--bits", "w4a4", "-o", "b4", "-q"]) == 0
+    t8 = json.loads((workdir / "b8/totals.json").read_text())
+    t4 = json.loads((workdir / "b4/totals.json").read_text())
+    assert t8["batch_size"] == 16
+    # HAQ's table (batch 16): 0.397; see test_dnn_reference for the 15% check.
+    assert 0.3 < t4["latency_cycles"] / t8["latency_cycles"] < 0.5

@@ -74,21 +74,74 @@ def test_yaml_layer_list_equals_trace(zoo_layers):
         assert layers_from_list(yaml.safe_load(text)) == zoo_layers[name]
 
 
-def test_unsupported_layer_named():
-    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Sequential(nn.AdaptiveMaxPool3d(1)))
+def test_untraced_products_named():
+    # Refused by name: a transposed convolution, a matrix-vector product, an LSTM (its
+    # kernel runs below FlopCounterMode too).
     with pytest.raises(UnsupportedLayerError,
-                       match=r"layer '1\.0' \(AdaptiveMaxPool3d\) is not supported; "
-                             r"supported kinds: conv2d"):
-        trace_model(model, (1, 3, 8, 8))
+                       match=r"untraced operations: conv_transpose2d in '1\.conv_transpose2d'"):
+        trace_model(nn.Sequential(nn.Conv2d(3, 8, 3), nn.ConvTranspose2d(8, 4, 3)),
+                    (1, 3, 8, 8))
+    with pytest.raises(UnsupportedLayerError, match=r"untraced operations: LSTM in '1'"):
+        trace_model(nn.Sequential(nn.Linear(8, 8), nn.LSTM(8, 8)), (1, 4, 8))
+
+    class Raw(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(16, 16)
+
+        def forward(self, x):
+            y = self.fc(x)
+            z = torch.mv(self.fc.weight, y[0]) if self.mv else torch.ops.aten.mm(y, y.T)
+            return y + z.sum()
+
+    raw = Raw()
+    raw.mv = True
+    with pytest.raises(UnsupportedLayerError, match=r"untraced operations: mv in 'mv'"):
+        trace_model(raw, (1, 16))
+    # A direct aten call bypasses the tracer; the FlopCounterMode check catches it.
+    raw.mv = False
+    with pytest.raises(UnsupportedLayerError,
+                       match=r"traced 256 MACs but FlopCounterMode counts 272 \(batch 1\): "
+                             r"some products are untraced; FlopCounterMode by op: "
+                             r"aten\.addmm 256 MACs, aten\.mm 16 MACs"):
+        trace_model(raw, (1, 16))
 
 
-def test_dilated_conv_rejected():
-    with pytest.raises(UnsupportedLayerError, match=r"layer '0' \(Conv2d\): dilation must be 1"):
-        trace_model(nn.Sequential(nn.Conv2d(3, 8, 3, dilation=2)), (1, 3, 16, 16))
+def test_multihead_attention_traced():
+    class Mha(nn.Module):
+        def __init__(self, need_weights):
+            super().__init__()
+            self.mha = nn.MultiheadAttention(16, 2, batch_first=True)
+            self.need_weights = need_weights
+
+        def forward(self, x):
+            return self.mha(x, x, x, need_weights=self.need_weights)[0]
+
+    for nw in (True, False):       # bmm path / scaled_dot_product_attention path
+        layers = trace_model(Mha(nw), (2, 5, 16))
+        assert [(la.name, la.kind, la.macs) for la in layers] == [
+            ("mha.q_proj", "linear", 5 * 16 * 16), ("mha.k_proj", "linear", 5 * 16 * 16),
+            ("mha.v_proj", "linear", 5 * 16 * 16), ("mha.qk", "matmul", 2 * 5 * 8 * 5),
+            ("mha.av", "matmul", 2 * 5 * 5 * 8), ("mha.out_proj", "linear", 5 * 16 * 16)]
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+def test_dilation_same_padding_conv1d_and_subclasses():
+    class QConv(nn.Conv2d):      # a quantization-aware-training style wrapper
+        pass
+
+    model = nn.Sequential(QConv(3, 8, 3, dilation=2), nn.Conv2d(8, 8, 4, padding="same"))
+    a, b = trace_model(model, (2, 3, 16, 16))
+    assert a.dilation == (2, 2) and a.out_size == (12, 12)
+    assert a.macs == 12 * 12 * 8 * 3 * 9
+    # 'same' with an even kernel pads 3 in total (1 + 2): asymmetric, kept in out_hw.
+    assert b.out_size == (12, 12) and b.macs == 144 * 8 * 8 * 16
+    (c,) = trace_model(nn.Sequential(nn.Conv1d(4, 6, 5, stride=2, padding=2)), (1, 4, 40))
+    assert c.kind == "conv1d" and c.out_size == (20, 1) and c.macs == 20 * 6 * 4 * 5
 
 
 @pytest.mark.parametrize("entry, match", [
-    ({"name": "x", "kind": "conv3d"}, r"layers\[0\]: layer 'x' kind must be one of conv2d"),
+    ({"name": "x", "kind": "conv3d"}, r"layers\[0\]: layer 'x' kind must be one of conv1d, conv2d"),
     ({"name": "x", "kind": "conv2d", "in_channels": 3}, r"needs key 'out_channels'"),
     ({"name": "x", "kind": "linear", "in_features": 4, "out_features": 2, "foo": 1},
      r"unknown key 'foo'"),

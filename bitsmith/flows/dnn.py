@@ -7,7 +7,9 @@ the ``(bw, ba)`` x layer cost table (JSON, NPZ) for the allocator.
 
 ``bitsmith estimate CONFIG --bits w4a4`` or ``--bits alloc.json`` overrides ``bits``; the
 JSON maps layer names to ``"w4a8"`` or ``[4, 8]`` (optionally under a top-level
-``"bits"`` key).
+``"bits"`` key; a ``"default"`` entry covers the layers not named). ``batch_size``
+(default: the N of ``model.input_shape``, else 1) sets how many inferences share each
+weight fetch; every figure is per inference.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from ..config import (
     ConfigModel,
     check,
     load_yaml,
-    read_text_file,
     resolve_path,
 )
 from ._base import Flow, RunContext, register_flow
@@ -46,8 +47,11 @@ def _bits_value(v: Any) -> Any:
         return v
     if isinstance(v, dict):
         for k, b in v.items():
-            if not (isinstance(b, str) and _BITS_RE.match(b)):
-                raise ValueError(f"@{k}@bits must be like 'w4a8', not {b!r}")
+            pair_ok = (isinstance(b, str) and _BITS_RE.match(b)) or (
+                isinstance(b, list) and len(b) == 2
+                and all(isinstance(x, int) and not isinstance(x, bool) for x in b))
+            if not pair_ok:
+                raise ValueError(f"@{k}@bits must be like 'w4a8' or [4, 8], not {b!r}")
         return v
     raise ValueError(f"must be a string like 'w8a8' or a mapping of layer -> 'w4a8', not {v!r}")
 
@@ -114,10 +118,15 @@ class DnnEstimateConfig(ConfigModel):
         "bitfusion", description="built-in name (bitfusion, bitserial, systolic_int8), a YAML "
                                  "file (relative to the config) or an inline mapping")
     bits: Annotated[Any, AfterValidator(_bits_value)] = Field(
-        "w8a8", description="uniform 'w8a8' or a mapping layer -> 'w4a8'")
+        "w8a8", description="uniform 'w8a8' or a mapping layer -> 'w4a8' or [4, 8] (key "
+                            "'default' for the layers not named)")
     first_last_bits: int | None = Field(None, ge=1, le=32, description="if set, the first and "
                                         "last layers run at this width for weights and "
-                                        "activations (HAWQ-V3 convention: 8) (bits)")
+                                        "activations (HAWQ-V3 convention: 8), unless a "
+                                        "per-layer mapping names them (bits)")
+    batch_size: int | None = Field(None, ge=1, le=2**20, description="inferences per batch "
+                                   "(weights fetched once per batch); figures are per "
+                                   "inference. Default: the N of model.input_shape, else 1")
     cost_table: CostTableConfig = Field(default_factory=CostTableConfig)
     plots: bool = Field(True, description="write PNG plots")
 
@@ -125,90 +134,22 @@ class DnnEstimateConfig(ConfigModel):
 SCHEMA = DnnEstimateConfig
 
 
-def _pair(text: str, where: str, file: Path | None) -> tuple[int, int]:
-    m = _BITS_RE.match(text.strip()) if isinstance(text, str) else None
-    if not m:
-        raise ConfigError(f"bits must look like 'w8a8' (weight then activation bits), "
-                          f"not {text!r}", file=file, key_path=where)
-    return int(m.group(1)), int(m.group(2))
-
-
-def _unique_keys(pairs):
-    out = {}
-    for k, v in pairs:
-        if k in out:
-            raise ValueError(f"duplicate key {k!r} in a JSON object")
-        out[k] = v
-    return out
-
-
 def parse_bits(spec: Any, layer_names: list[str], file: Path | None = None,
-               key: str = "bits") -> dict[str, tuple[int, int]]:
-    """Per-layer ``(bw, ba)`` from ``'w8a8'``, a JSON file path or a mapping.
+               key: str = "bits", first_last: int | None = None
+               ) -> dict[str, tuple[int, int]]:
+    """:func:`bitsmith.hwmodels.dnn.parse_bits` with its errors as :class:`ConfigError`.
 
-    Parameters
-    ----------
-    spec : str or mapping
-        ``"w4a4"``; a path to a JSON file mapping layer -> ``"w4a8"`` or ``[4, 8]``
-        (optionally under a ``"bits"`` key); or such a mapping. A mapping must name every
-        layer.
-    layer_names : list of str
-        The network's layers.
-    file : Path, optional
-        The config file (for error messages).
-    key : str
-        The key path being parsed (for error messages).
-
-    Returns
-    -------
-    dict of str to (int, int)
-        Layer -> (weight bits, activation bits).
+    ``file`` is the config file a spec given in the config came from (None for
+    ``--bits``); an error inside a JSON bits file names that file instead.
     """
-    src = file
-    if isinstance(spec, str) and not _BITS_RE.match(spec.strip()):
-        p = Path(spec)
-        if p.suffix.lower() != ".json" and not p.is_file():
-            raise ConfigError(f"--bits must be like 'w8a8' or a JSON file of per-layer bits, "
-                              f"not {spec!r}", file=file, key_path=key)
-        try:
-            spec = json.loads(read_text_file(p, "bits JSON file"),
-                              object_pairs_hook=_unique_keys)
-        except ValueError as e:
-            if isinstance(e, ConfigError):
-                raise
-            if not isinstance(e, json.JSONDecodeError):
-                raise ConfigError(str(e), file=p, key_path=key) from None
-            raise ConfigError(f"malformed JSON: line {e.lineno}, column {e.colno}: {e.msg}",
-                              file=p, key_path=key) from None
-        src = p
-        if isinstance(spec, dict) and set(spec) == {"bits"}:
-            spec = spec["bits"]
-        if not isinstance(spec, dict):
-            raise ConfigError(f"must be a JSON object of layer -> 'w4a8', not "
-                              f"{type(spec).__name__}", file=p, key_path=key)
-    if isinstance(spec, str):
-        pair = _pair(spec, key, file)
-        return dict.fromkeys(layer_names, pair)
-    out = {}
-    for name, b in spec.items():
-        where = f"{key}.{name}"
-        if name not in layer_names:
-            shown = ", ".join(layer_names[:6]) + (", ..." if len(layer_names) > 6 else "")
-            raise ConfigError(f"must name a layer of the model ({shown}), not {name!r}",
-                              file=src, key_path=where)
-        if isinstance(b, list):
-            if len(b) != 2 or not all(isinstance(x, int) and not isinstance(x, bool)
-                                      for x in b):
-                raise ConfigError(f"must be [weight bits, activation bits], not {b!r}",
-                                  file=src, key_path=where)
-            out[name] = (b[0], b[1])
-        else:
-            out[name] = _pair(b, where, src)
-    missing = [n for n in layer_names if n not in out]
-    if missing:
-        raise ConfigError(f"per-layer bits must cover every layer; missing {missing[0]!r} "
-                          f"({len(missing)} missing)", file=src, key_path=key)
-    return out
+    from ..hwmodels.dnn import BitsError
+    from ..hwmodels.dnn import parse_bits as _parse
+
+    try:
+        return _parse(spec, layer_names, key=key, first_last=first_last)
+    except BitsError as e:
+        raise ConfigError(e.message, file=e.file if e.file is not None else file,
+                          key_path=e.key) from None
 
 
 def _resolve(path: str, config_path: Path) -> Path:
@@ -255,6 +196,17 @@ def _layers(cfg: dict, ctx: RunContext):
                           f"{m['name']!r}: {e}", file=ctx.config_path,
                           key_path="model.input_shape") from None
     return layers, m["name"]
+
+
+def _batch(cfg: dict, ctx: RunContext) -> int:
+    shape = cfg["model"]["input_shape"]
+    n = cfg["batch_size"]
+    if n is not None and shape is not None and shape[0] != n:
+        raise ConfigError(f"must equal the N of model.input_shape ({shape[0]}) when both "
+                          f"are given, not {n}", file=ctx.config_path, key_path="batch_size")
+    if n is None:
+        n = shape[0] if shape is not None else 1
+    return int(n)
 
 
 def _accelerator(cfg: dict, ctx: RunContext):
@@ -373,27 +325,31 @@ def run(cfg: dict, ctx: RunContext) -> dict[str, Any]:
     accel = _accelerator(cfg, ctx)
     names = [la.name for la in layers]
     override = cfg.get("bits_override")
+    fl = cfg["first_last_bits"]
     if override is not None:
-        bits = parse_bits(override, names, None, key="--bits")
+        bits = parse_bits(override, names, None, key="--bits", first_last=fl)
     else:
-        bits = parse_bits(cfg["bits"], names, ctx.config_path)
-    body = {bits[n] for n in names}
+        bits = parse_bits(cfg["bits"], names, ctx.config_path, first_last=fl)
+    plain = parse_bits(override if override is not None else cfg["bits"], names,
+                       None if override is not None else ctx.config_path,
+                       key="--bits" if override is not None else "bits")
+    body = {plain[n] for n in names}
     label = f"w{min(body)[0]}a{min(body)[1]}" if len(body) == 1 else "mixed"
-    if cfg["first_last_bits"] is not None:
-        b = cfg["first_last_bits"]
-        bits[names[0]] = bits[names[-1]] = (b, b)
-        if len(body) == 1 and min(body) != (b, b):
-            label += f" (first/last w{b}a{b})"
+    if fl is not None and len(body) == 1 and min(body) != (fl, fl):
+        label += f" (first/last w{fl}a{fl})"
+    batch = _batch(cfg, ctx)
     try:
-        res = estimate(layers, accel, bits)
+        res = estimate(layers, accel, bits, batch=batch)
     except ValueError as e:
-        raise ConfigError(str(e), file=ctx.config_path,
+        # Widths outside the accelerator's range: blame where the bits came from.
+        raise ConfigError(str(e), file=None if override is not None else ctx.config_path,
                           key_path="--bits" if override is not None else "bits") from None
     rows, tot = res["layers"], res["totals"]
     out = ctx.out_dir
     _write_tables(out, rows, tot)
     tech = accel.technology
     totals = {**tot, "bits": label, "model": model_name, "accelerator": accel.name,
+              "batch_size": batch,
               "node_nm": tech.node_nm, "clock_mhz": tech.clock_mhz,
               "units": {"energy*": "uJ per inference", "latency_cycles": "cycles",
                         "latency_ms": "ms", "area_mm2": "mm^2", "bops": "bit-ops",
@@ -411,7 +367,7 @@ def run(cfg: dict, ctx: RunContext) -> dict[str, Any]:
     ct = cfg["cost_table"]
     if ct["export"]:
         try:
-            table = cost_table(layers, accel, ct["w_bits"], ct["a_bits"])
+            table = cost_table(layers, accel, ct["w_bits"], ct["a_bits"], batch=batch)
         except ValueError as e:
             raise ConfigError(str(e), file=ctx.config_path, key_path="cost_table") from None
         table.to_json(out / "cost_table.json")
@@ -422,7 +378,8 @@ def run(cfg: dict, ctx: RunContext) -> dict[str, Any]:
         f"{title} ({tech.node_nm:g} nm, {tech.clock_mhz:g} MHz): {len(layers)} layers, "
         f"{tot['macs'] / 1e9:.4g} GMACs, {tot['bops'] / 1e9:.4g} GBOPs, "
         f"model {tot['model_size_mb']:.4g} MB (2^20 bytes)",
-        f"latency {tot['latency_cycles']} cycles = {tot['latency_ms']:.4g} ms "
+        f"latency {tot['latency_cycles']:.10g} cycles = {tot['latency_ms']:.4g} ms "
+        f"per inference at batch {batch} "
         f"({tot['memory_bound_layers']} of {len(layers)} layers memory-bound)",
         f"energy {tot['energy_uj']:.5g} uJ/inference: compute {tot['energy_compute_uj']:.5g} "
         f"uJ, on-chip {tot['energy_onchip_uj']:.5g} uJ, DRAM {tot['energy_dram_uj']:.5g} uJ",

@@ -15,9 +15,11 @@ from ._accel import (
     load_accelerator,
     pe_table,
 )
+from ._bits import BitsError, parse_bits
 from ._cost import (
     METRICS,
     CostTable,
+    compute_cycles,
     cost_table,
     estimate,
     layer_costs,
@@ -38,6 +40,7 @@ __all__ = [
     "KINDS",
     "METRICS",
     "Accelerator",
+    "BitsError",
     "CostTable",
     "Layer",
     "MemoryLevel",
@@ -46,6 +49,7 @@ __all__ = [
     "UnsupportedLayerError",
     "accelerator_from_dict",
     "builtin_accelerators",
+    "compute_cycles",
     "cost_table",
     "estimate",
     "layer_costs",
@@ -53,6 +57,7 @@ __all__ = [
     "layers_to_list",
     "load_accelerator",
     "pair_code",
+    "parse_bits",
     "parse_pair_code",
     "pe_table",
     "trace_model",

@@ -7,11 +7,12 @@ in README.md; in short, per layer:
 
 - compute cycles from the spatial mapping (reduction on ``rows``, output channels on
   ``cols``, ceil per tile);
-- DRAM traffic from a two-option tiling (weight chunks with inputs re-fetched, or input
-  chunks with weights re-fetched; the cheaper is taken), global-buffer traffic from the
-  array's reuse, local-buffer traffic per MAC;
+- DRAM traffic for a batch from a two-option tiling (weight chunks with inputs
+  re-fetched, or input chunks with weights re-fetched; the cheaper is taken), buffer
+  fills and reads from the array's reuse (optional local registers per MAC);
 - latency = max(compute cycles, traffic / bandwidth of each level) (roofline);
-- energy = compute + on-chip (buffers, local) + DRAM.
+- energy = compute + on-chip (buffers, local) + DRAM;
+- every figure divided by the batch: per inference.
 """
 
 from __future__ import annotations
@@ -19,17 +20,18 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import reduce
 
 import numpy as np
 
 from ._accel import Accelerator
+from ._bits import parse_bits
 from ._layers import Layer
 
-__all__ = ["METRICS", "CostTable", "cost_table", "estimate", "layer_costs", "pair_code",
-           "parse_pair_code"]
+__all__ = ["METRICS", "CostTable", "compute_cycles", "cost_table", "estimate", "layer_costs",
+           "pair_code", "parse_pair_code"]
 
 #: metric -> unit, in the order tables list them.
 METRICS = {
@@ -56,25 +58,77 @@ def _layer_arrays(layers: Sequence[Layer]) -> dict[str, np.ndarray]:
         "G": [la.groups for la in layers],
         "K": [la.reduction for la in layers],
         "CG": [la.out_channels // la.groups for la in layers],
+        "taps": [la.kernel[0] * la.kernel[1] for la in layers],
         "macs": [la.macs for la in layers],
         "params": [la.params for la in layers],
+        "wop": [la.weight_elems for la in layers],
         "inp": [la.input_elems for la in layers],
         "out": [la.output_elems for la in layers],
+        "first": [i == 0 for i in range(len(layers))],
     }
     return {k: np.array(v, dtype=np.int64) for k, v in f.items()}
 
 
-def layer_costs(layers: Sequence[Layer], accel: Accelerator, bw, ba) -> dict[str, np.ndarray]:
+def compute_cycles(layers: Sequence[Layer], accel: Accelerator, bw, ba, batch: int = 1):
+    """Compute cycles of each layer for a batch of ``batch`` inferences (array steps).
+
+    Reduction on ``rows`` (positions on ``bitserial``), output channels on ``cols``;
+    groups of a grouped or depthwise convolution are packed side by side across
+    ``cols`` (``max(1, cols // (Cout/G))`` groups per step), each column reducing over
+    its own group's inputs, with the kernel taps in the rows (im2col within a group). ``bw``, ``ba`` broadcast as in :func:`layer_costs`.
+    """
+    bw = np.asarray(bw, dtype=np.int64)
+    ba = np.asarray(ba, dtype=np.int64)
+    shape = (len(layers),) if (bw.ndim <= 1 and ba.ndim <= 1) else (len(layers), 1, 1)
+    a = {k: v.reshape(shape) for k, v in _layer_arrays(layers).items()}
+    P = a["P"] * int(batch)
+    G, K, CG, taps = a["G"], a["K"], a["CG"], a["taps"]
+    gpc = np.where(G > 1, np.maximum(1, accel.cols // CG), 1)
+    steps = _cdiv(G, gpc) * _cdiv(CG, accel.cols)
+    if accel.kind == "bitserial":
+        return (_cdiv(P, accel.rows) * steps * _cdiv(K, accel.lanes)
+                * np.asarray(accel.serial_cycles(bw, ba), dtype=np.int64))
+    if accel.kind == "bitfusion":
+        # 16 BitBricks per unit: 16 / bricks MACs per unit-cycle (the artifact's
+        # perf_factor); ceil(K * bricks / (rows * 16)) = ceil(K / (rows * perf_factor)).
+        need = np.asarray(accel.bricks(bw, ba), dtype=np.int64)
+        per = accel.rows * accel.lanes
+    else:
+        _, speed = accel.precision(bw, ba)
+        need = np.ones_like(np.asarray(speed, dtype=np.int64))
+        per = accel.rows * np.asarray(speed, dtype=np.int64)
+    im2col = _cdiv(K * need, per)
+    per_tap = taps * _cdiv(K // taps * need, per)
+    if accel.conv_mapping == "im2col":
+        red = im2col
+    elif accel.conv_mapping == "per_tap":
+        red = per_tap
+    else:
+        red = np.where(a["first"] == 1, im2col, per_tap)
+    # A grouped (depthwise) convolution puts its groups across the columns and its kernel
+    # taps in the rows: Cin/G is too small to fill the rows one tap at a time.
+    red = np.where(G > 1, im2col, red)
+    return P * steps * red
+
+
+def layer_costs(layers: Sequence[Layer], accel: Accelerator, bw, ba, batch: int = 1,
+                out_bits=None) -> dict[str, np.ndarray]:
     """Every metric of :data:`METRICS` for each layer at widths ``bw``, ``ba``.
 
     Parameters
     ----------
     layers : sequence of Layer
-        The network (n layers).
+        The network (n layers), per inference.
     accel : Accelerator
     bw, ba : array_like of int
         Weight and activation widths (bits), broadcastable against ``(n, 1, 1)`` (e.g.
         shape ``(n, 1, 1)``, ``(1, k, 1)``) or shape ``(n,)`` for one width per layer.
+    batch : int
+        Inferences run together: weights are fetched once per batch, activations per
+        inference. Every figure is returned per inference (batch figure / ``batch``).
+    out_bits : array_like of int, optional
+        Width each layer's output is written at (bits; its consumer's activation width).
+        Default: the layer's own ``ba``, the only width a separable table can know.
 
     Returns
     -------
@@ -82,6 +136,9 @@ def layer_costs(layers: Sequence[Layer], accel: Accelerator, bw, ba) -> dict[str
         Metric -> array of the broadcast shape (units in :data:`METRICS`), plus
         ``memory_bound`` (bool).
     """
+    if not isinstance(batch, (int, np.integer)) or isinstance(batch, bool) or batch < 1:
+        raise ValueError(f"batch must be a positive integer (inferences), not {batch!r}")
+    batch = int(batch)
     bw = np.asarray(bw, dtype=np.int64)
     ba = np.asarray(ba, dtype=np.int64)
     accel.check_bits(bw, ba)
@@ -89,28 +146,24 @@ def layer_costs(layers: Sequence[Layer], accel: Accelerator, bw, ba) -> dict[str
     a = _layer_arrays(layers)
     shape = (n,) if (bw.ndim <= 1 and ba.ndim <= 1) else (n, 1, 1)
     a = {k: v.reshape(shape) for k, v in a.items()}
-    P, G, K, CG = a["P"], a["G"], a["K"], a["CG"]
+    P, G, K, CG = a["P"] * batch, a["G"], a["K"], a["CG"]
     sw, sa = accel.storage_bits(bw, ba)
     sw = np.asarray(sw, dtype=np.int64)
     sa = np.asarray(sa, dtype=np.int64)
+    macs = a["macs"] * batch
 
-    # Spatial mapping: steps of the array (cycles), ceil per tile.
-    if accel.kind == "bitfusion":
-        bricks = _cdiv(bw, 2) * _cdiv(ba, 2)
-        k_tiles = _cdiv(K * bricks, accel.rows * accel.lanes)
-        compute = P * G * k_tiles * _cdiv(CG, accel.cols)
-    elif accel.kind == "systolic":
-        _, speed = accel.precision(bw, ba)
-        k_tiles = _cdiv(K, accel.rows * np.asarray(speed, dtype=np.int64))
-        compute = P * G * k_tiles * _cdiv(CG, accel.cols)
+    compute = compute_cycles(layers, accel, bw, ba, batch)
+
+    # DRAM traffic (bits) for the batch: compulsory traffic plus re-fetches of the tiling.
+    W = a["wop"] * sw
+    I_ = a["inp"] * batch * sa
+    if out_bits is None:
+        so = sa
     else:
-        compute = (_cdiv(P, accel.rows) * G * _cdiv(CG, accel.cols) * _cdiv(K, accel.lanes)
-                   * np.asarray(accel.serial_cycles(bw, ba), dtype=np.int64))
-
-    # DRAM traffic (bits): compulsory traffic plus re-fetches of the tiling.
-    W = a["params"] * sw
-    I_ = a["inp"] * sa
-    O_ = a["out"] * sa
+        ob = np.asarray(out_bits, dtype=np.int64)
+        accel.check_bits(ob, ob, "output ")
+        so = np.asarray(accel.storage_bits(ob, ob)[1], dtype=np.int64)
+    O_ = a["out"] * batch * so
     wb = accel.level("weight_buffer").size_bytes * 8
     ib = accel.level("input_buffer").size_bytes * 8
     w_chunks = _cdiv(W, wb)
@@ -125,42 +178,48 @@ def layer_costs(layers: Sequence[Layer], accel: Accelerator, bw, ba) -> dict[str
     # On-chip traffic (bits). Partial sums stay in the array's accumulators until the
     # reduction is done (outputs leave once). Weights are read from the (banked) weight
     # buffer per use, shared only across the positions mapped on ``rows`` of a bit-serial
-    # array; inputs are broadcast across the ``cols`` output channels (read once per
-    # output-channel tile, once per kernel tap: no sliding-window reuse).
+    # array; inputs are broadcast across the ``cols`` output channels of one group (read
+    # once per output-channel tile, once per kernel tap: no sliding-window reuse).
     col_tiles = _cdiv(CG, accel.cols)
     if accel.kind == "bitserial":
         w_reads = _cdiv(P, accel.rows) * G * CG * K * sw
     else:
-        w_reads = a["macs"] * sw
-    gb_w = dram_w + w_reads
-    gb_i = dram_i + P * G * K * col_tiles * sa
-    gb_o = 2 * O_
-    local = a["macs"] * (sw + sa)
-
+        w_reads = macs * sw
+    i_reads = P * G * K * col_tiles * sa
     lv = {m.name: m for m in accel.memory}
     memory = reduce(np.maximum, [
         dram / lv["dram"].bandwidth_bits_per_cycle,
-        gb_w / lv["weight_buffer"].bandwidth_bits_per_cycle,
-        gb_i / lv["input_buffer"].bandwidth_bits_per_cycle,
-        gb_o / lv["output_buffer"].bandwidth_bits_per_cycle,
+        (dram_w + w_reads) / lv["weight_buffer"].bandwidth_bits_per_cycle,
+        (dram_i + i_reads) / lv["input_buffer"].bandwidth_bits_per_cycle,
+        2 * O_ / lv["output_buffer"].bandwidth_bits_per_cycle,
     ])
     memory = np.ceil(memory).astype(np.int64)
     latency = np.maximum(compute, memory)
 
-    e_compute = a["macs"] * accel.mac_energy_pj(bw, ba)
-    e_onchip = (gb_w * lv["weight_buffer"].energy_pj_per_bit
-                + gb_i * lv["input_buffer"].energy_pj_per_bit
-                + gb_o * lv["output_buffer"].energy_pj_per_bit
-                + local * lv["local"].energy_pj_per_bit)
+    if accel.kind == "bitfusion":
+        # The artifact charges the whole array's dynamic power per compute cycle.
+        e_compute = compute * accel.units * accel.unit_cycle_energy_pj()
+    else:
+        e_compute = macs * accel.mac_energy_pj(bw, ba)
+    wbuf, ibuf, obuf = lv["weight_buffer"], lv["input_buffer"], lv["output_buffer"]
+    e_onchip = (dram_w * wbuf.write_energy_pj_per_bit + w_reads * wbuf.energy_pj_per_bit
+                + dram_i * ibuf.write_energy_pj_per_bit + i_reads * ibuf.energy_pj_per_bit
+                + O_ * (obuf.write_energy_pj_per_bit + obuf.energy_pj_per_bit))
+    if "local" in lv:
+        e_onchip = e_onchip + macs * (sw + sa) * lv["local"].energy_pj_per_bit
     e_dram = dram * lv["dram"].energy_pj_per_bit
+
+    def per_inf(x):
+        return x if batch == 1 else x / batch
+
     out = {
-        "energy_compute_uj": e_compute * 1e-6,
-        "energy_onchip_uj": e_onchip * 1e-6,
-        "energy_dram_uj": e_dram * 1e-6,
-        "latency_cycles": latency,
-        "compute_cycles": compute,
-        "memory_cycles": memory,
-        "dram_bytes": dram / 8,
+        "energy_compute_uj": per_inf(e_compute * 1e-6),
+        "energy_onchip_uj": per_inf(e_onchip * 1e-6),
+        "energy_dram_uj": per_inf(e_dram * 1e-6),
+        "latency_cycles": per_inf(latency),
+        "compute_cycles": per_inf(compute),
+        "memory_cycles": per_inf(memory),
+        "dram_bytes": per_inf(dram / 8),
         "bops": a["macs"] * bw * ba,
         "weight_bytes": a["params"] * bw / 8,
     }
@@ -200,6 +259,8 @@ class CostTable:
         Accelerator name.
     layer_params, layer_inputs : tuple of int
         Weights and input activation elements per layer (for the default error proxy).
+    batch : int
+        Inferences per batch the figures assume (they are per inference).
     """
 
     layer_names: tuple[str, ...]
@@ -209,6 +270,7 @@ class CostTable:
     accelerator: str
     layer_params: tuple[int, ...] = ()
     layer_inputs: tuple[int, ...] = ()
+    batch: int = 1
 
     @property
     def units(self) -> dict[str, str]:
@@ -235,6 +297,7 @@ class CostTable:
         arrays["a_bits"] = np.array(self.a_bits, dtype=np.int64)
         arrays["layer_names"] = np.array(self.layer_names)
         arrays["units"] = np.array(json.dumps(self.units, sort_keys=True))
+        arrays["batch"] = np.array(self.batch, dtype=np.int64)
         # np.savez stamps members with the current time; fixed ZipInfo dates keep the
         # file byte-for-byte reproducible.
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
@@ -247,7 +310,7 @@ class CostTable:
     def to_json(self, path=None) -> str:
         """JSON text (sorted keys, floats with 9 significant digits); written to ``path``
         if given. Layout: ``{"accelerator", "w_bits", "a_bits", "layers", "units",
-        "metrics": {metric: [[[...]]]}}``."""
+        "batch", "metrics": {metric: [[[...]]]}}``."""
         def fmt(v):
             if isinstance(v, (bool, np.bool_)):
                 return bool(v)
@@ -261,6 +324,7 @@ class CostTable:
             "a_bits": list(self.a_bits),
             "layers": list(self.layer_names),
             "choice_code": "100*bw + ba",
+            "batch": self.batch,
             "units": self.units,
             "metrics": {k: np.vectorize(fmt, otypes=[object])(v).tolist()
                         for k, v in sorted(self.metrics.items())},
@@ -324,7 +388,7 @@ class CostTable:
 
 
 def cost_table(layers: Sequence[Layer], accel: Accelerator, w_bits=range(2, 9),
-               a_bits=range(2, 9)) -> CostTable:
+               a_bits=range(2, 9), batch: int = 1) -> CostTable:
     """Cost of every layer at every ``(bw, ba)`` pair, in one vectorized pass.
 
     Parameters
@@ -333,6 +397,8 @@ def cost_table(layers: Sequence[Layer], accel: Accelerator, w_bits=range(2, 9),
     accel : Accelerator
     w_bits, a_bits : iterable of int
         Weight and activation widths (bits), strictly increasing.
+    batch : int
+        Inferences per batch; figures are per inference (see :func:`layer_costs`).
 
     Returns
     -------
@@ -349,22 +415,24 @@ def cost_table(layers: Sequence[Layer], accel: Accelerator, w_bits=range(2, 9),
                              f"not {bits[-1]}")
     bw = np.array(wb, dtype=np.int64)[None, :, None]
     ba = np.array(ab, dtype=np.int64)[None, None, :]
-    m = layer_costs(layers, accel, bw, ba)
+    m = layer_costs(layers, accel, bw, ba, batch)
     m.pop("memory_bound")
     return CostTable(tuple(la.name for la in layers), wb, ab, m, accel.name,
-                     tuple(la.params for la in layers), tuple(la.input_elems for la in layers))
+                     tuple(la.params for la in layers), tuple(la.input_elems for la in layers),
+                     int(batch))
 
 
-def estimate(layers: Sequence[Layer], accel: Accelerator, bits: Mapping[str, tuple[int, int]]
-             | tuple[int, int]) -> dict:
-    """Per-layer and total figures at one bit configuration.
+def estimate(layers: Sequence[Layer], accel: Accelerator, bits, batch: int = 1) -> dict:
+    """Per-layer and total figures at one bit configuration, per inference.
 
     Parameters
     ----------
     layers : sequence of Layer
     accel : Accelerator
-    bits : (bw, ba) or mapping of layer name -> (bw, ba)
-        Uniform widths or one pair per layer (every layer must be named) (bits).
+    bits : (bw, ba), "w4a8", mapping or JSON path
+        Uniform widths or per-layer pairs (bits), anything :func:`parse_bits` reads.
+    batch : int
+        Inferences per batch (weights fetched once per batch); figures per inference.
 
     Returns
     -------
@@ -373,26 +441,19 @@ def estimate(layers: Sequence[Layer], accel: Accelerator, bits: Mapping[str, tup
         ``latency_ms``, ``memory_bound``); ``totals``: sums with ``latency_ms``,
         ``area_mm2`` (by component) and ``model_size_mb`` (2^20 bytes).
     """
-    if isinstance(bits, Mapping):
-        names = [la.name for la in layers]
-        missing = [n for n in names if n not in bits]
-        extra = sorted(set(bits) - set(names))
-        if missing or extra:
-            what = (f"missing layer {missing[0]!r}" if missing
-                    else f"unknown layer {extra[0]!r}")
-            raise ValueError(f"per-layer bits must name every layer exactly ({what}); "
-                             f"layers: {', '.join(names)}")
-        bw = np.array([bits[n][0] for n in names], dtype=np.int64)
-        ba = np.array([bits[n][1] for n in names], dtype=np.int64)
-    else:
-        bw = np.full(len(layers), int(bits[0]), dtype=np.int64)
-        ba = np.full(len(layers), int(bits[1]), dtype=np.int64)
-    m = layer_costs(layers, accel, bw, ba)
+    names = [la.name for la in layers]
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise ValueError(f"layer names must be unique, not {dup!r} twice")
+    pairs = parse_bits(bits, names)
+    bw = np.array([pairs[n][0] for n in names], dtype=np.int64)
+    ba = np.array([pairs[n][1] for n in names], dtype=np.int64)
+    m = layer_costs(layers, accel, bw, ba, batch)
     f_mhz = accel.technology.clock_mhz
     rows = []
     for i, la in enumerate(layers):
         r = {"name": la.name, "kind": la.kind, "bw": int(bw[i]), "ba": int(ba[i]),
-             "macs": la.macs, "params": la.params}
+             "macs": la.macs, "params": la.params, "batch": int(batch)}
         for k in METRICS:
             v = m[k][i]
             r[k] = int(v) if np.issubdtype(np.asarray(v).dtype, np.integer) else float(v)
@@ -405,6 +466,7 @@ def estimate(layers: Sequence[Layer], accel: Accelerator, bits: Mapping[str, tup
     totals["params"] = int(sum(la.params for la in layers))
     totals["latency_ms"] = totals["latency_cycles"] / (f_mhz * 1e3)
     totals["model_size_mb"] = totals["weight_bytes"] / 2**20
+    totals["batch"] = int(batch)
     totals["area_mm2"] = accel.area_mm2()
     totals["memory_bound_layers"] = int(m["memory_bound"].sum())
     return {"layers": rows, "totals": totals}
