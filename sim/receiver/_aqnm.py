@@ -39,7 +39,8 @@ def mmse_diagonal(H: np.ndarray, w: np.ndarray) -> np.ndarray:
     numpy.ndarray float (n, C, K)
     """
     K = H.shape[2]
-    A = np.einsum("cik,nci,cil->nckl", H.conj(), w, H, optimize=True)
+    Hh = np.conj(np.swapaxes(H, 1, 2))[None]                # (1, C, K, Nr)
+    A = (Hh * w[:, :, None, :]) @ H[None]                    # (n, C, K, K)
     A = A + np.eye(K)
     inv = np.linalg.inv(A)
     return np.real(np.diagonal(inv, axis1=2, axis2=3))

@@ -24,6 +24,10 @@ from ._problem import ReceiverProblem, channel_gains, exhaustive, mixed_baseline
 #: (q = 2 and the automatic constant weight mostly do not within the evaluation cap).
 PPSO_OPTIONS = {"penalty_exponent": 1, "penalty_growth": 1.2}
 
+#: Methods whose allocation is simulated over the whole SNR sweep (the others at the SNR
+#: point nearest the design SNR only, which is what BER-vs-budget needs).
+SWEEP_METHODS = ("gcpso", "uniform")
+
 
 def make_spec(cfg: dict, small: bool = False) -> rx.ReceiverSpec:
     """The frozen :class:`ReceiverSpec` of a validated config (or of its small instance)."""
@@ -90,6 +94,8 @@ def run_piece(cfg: dict, s: int, j: int) -> dict:
     gains = channel_gains(H)
     order = np.argsort(-gains, kind="stable")
     methods = {}
+    snrs = np.asarray(sysc["snr_db"])
+    k_design = int(np.argmin(np.abs(snrs - sysc["design_snr_db"])))
     for m_i, m in enumerate(cfg["search"]["methods"]):
         res = _search(problem, m, rx.seed_int(cfg["seed"], s, j, m_i), cfg)
         res["bits_by_gain"] = [res["bits"][i] for i in order]
@@ -97,7 +103,10 @@ def run_piece(cfg: dict, s: int, j: int) -> dict:
                                         spec.quantizer, spec.max_bits)[0])
                       if res["feasible"] else None)
         if mc["enabled"] and res["feasible"]:
+            # every method at the design SNR; the whole sweep for the two BER-vs-SNR curves
+            sweep = m in SWEEP_METHODS
             res["ber"] = [_ber(spec, res["bits"], snr, H, cfg, (s, j, m_i, k))
+                          if sweep or k == k_design else None
                           for k, snr in enumerate(sysc["snr_db"])]
         methods[m] = res
     out = {"seed_index": s, "budget_index": j, "budget": budget,

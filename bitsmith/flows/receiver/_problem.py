@@ -44,6 +44,7 @@ class ReceiverProblem(Problem):
         self.cost_table = hwr.cost_table(spec)[None].astype(np.int64)
         self.nu = rx.noise_to_signal(spec.quantizer, spec.max_bits)
         self.rate_unquantized = float(rx.aqnm_sum_rate(None, self.H, snr_db)[0])
+        self._sens_cache: dict[bytes, np.ndarray] = {}
         self.check_budgets()
 
     def rate(self, X) -> np.ndarray:
@@ -65,6 +66,10 @@ class ReceiverProblem(Problem):
         w_i(b_i - 1) - w_i(b_i). One K x K inverse per call: cheap, and not an evaluation.
         """
         x = np.asarray(x, dtype=np.int64)
+        key = x.tobytes()
+        hit = self._sens_cache.get(key)
+        if hit is not None:
+            return hit.copy()
         n0 = 10.0 ** (-self.snr_db / 10.0)
         p = (np.abs(self.H) ** 2).sum(axis=1) + n0
         w = 1.0 / (n0 + self.nu[x] * p)
@@ -74,7 +79,9 @@ class ReceiverProblem(Problem):
         Ainv = np.linalg.inv(A)
         U = Ainv @ self.H.conj().T                   # (K, Nr): A^-1 h_i^*
         grad = (np.abs(U) ** 2 / np.real(np.diag(Ainv))[:, None]).sum(axis=0) / math.log(2)
-        return -grad * dw
+        s = -grad * dw
+        self._sens_cache[key] = s
+        return s.copy()
 
 
 def channel_gains(H) -> np.ndarray:
@@ -108,10 +115,18 @@ def mixed_baseline(problem: ReceiverProblem) -> dict:
             "n_infeasible": int(np.count_nonzero(cost[:, 0] > budget))}
 
 
-@lru_cache(maxsize=8)
-def _grid(n: int, lo: int, hi: int) -> np.ndarray:
-    k = hi - lo + 1
-    return (np.indices((k,) * n, dtype=np.int8).reshape(n, -1).T + lo).astype(np.int8)
+@lru_cache(maxsize=4)
+def _grid(spec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every allocation of a small spec, its cost and each antenna's one-step raise cost."""
+    n, lo, hi = spec.n_rx, spec.min_bits, spec.max_bits
+    G = (np.indices((hi - lo + 1,) * n, dtype=np.int8).reshape(n, -1).T + lo).astype(np.int8)
+    table = hwr.antenna_cost(spec, np.arange(hi + 2))
+    cost = table[G].sum(axis=1)
+    step = table[np.minimum(G + 1, hi + 1)] - table[G]
+    at_top = G == hi
+    for a in (G, cost, step, at_top):
+        a.setflags(write=False)
+    return G, cost, np.where(at_top, np.iinfo(np.int64).max // 4, step)
 
 
 def exhaustive(problem: ReceiverProblem, max_points: int = 2_000_000) -> dict:
@@ -128,15 +143,13 @@ def exhaustive(problem: ReceiverProblem, max_points: int = 2_000_000) -> dict:
     nu = problem.nu[spec.min_bits:]
     if np.any(np.diff(nu) >= 0):
         raise ValueError("exhaustive pruning needs nu_b decreasing in b")
-    G = _grid(spec.n_rx, spec.min_bits, spec.max_bits).astype(np.int64)
-    table = hwr.antenna_cost(spec, np.arange(spec.max_bits + 2))
-    cost = table[G].sum(axis=1)
+    G, cost, step = _grid(spec)
     budget = problem.budgets[0]
     feas = cost <= budget
-    # maximal: every antenna is at the top or its raise breaks the budget
-    step = table[np.minimum(G + 1, spec.max_bits + 1)] - table[G]
-    maximal = feas & np.all((G == spec.max_bits) | (cost[:, None] + step > budget), axis=1)
-    X = G[maximal]
+    # maximal: every antenna is at the top (step = huge) or its raise breaks the budget
+    slack = budget - cost
+    maximal = feas & (step.min(axis=1) > slack)
+    X = G[maximal].astype(np.int64)
     err, c = problem.evaluate(X)
     j = int(np.argmin(err))
     return {"x": X[j], "error": float(err[j]), "cost": int(c[j, 0]),

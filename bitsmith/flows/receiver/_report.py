@@ -202,8 +202,9 @@ def write_report(cfg: dict, ctx, pieces: list[dict], results: dict) -> dict:
         snrs = cfg["system"]["snr_db"]
         for d in cfg["monte_carlo"]["detectors"]:
             for m in [mm for mm in ("gcpso", "uniform") if mm in methods]:
-                if pm["methods"][m].get("ber"):
-                    ax.semilogy(snrs, [max(b[d]["ber"], 1e-7) for b in pm["methods"][m]["ber"]],
+                bers = pm["methods"][m].get("ber")
+                if bers and all(b is not None for b in bers):
+                    ax.semilogy(snrs, [max(b[d]["ber"], 1e-7) for b in bers],
                                 marker="o", ms=3, label=f"{m}, {d}")
             ax.semilogy(snrs, [max(b[d]["ber"], 1e-7) for b in pm["ber_unquantized"]],
                         ls="--", label=f"unquantized, {d}")
