@@ -104,7 +104,7 @@ def zf_qpsk_rayleigh_ber(n_rx: int, n_users: int, snr_db: float) -> float:
     The post-ZF SNR of a user is Es/N0 times a Gamma(L, 1) variable, L = Nr - K + 1, so the
     BER is that of L-branch maximal-ratio combining of BPSK at bit SNR g = Es / (2 N0)
     (Proakis, Digital Communications, eq. 14.4-15):
-    ((1 - mu) / 2)**L sum_{l<L} C(L - 1 + l, l) ((1 + mu) / 2)**l, mu = sqrt(g / (1 + g)).
+    ((1 - mu) / 2)**L sum_{j<L} C(L - 1 + j, j) ((1 + mu) / 2)**j, mu = sqrt(g / (1 + g)).
     """
     L = n_rx - n_users + 1
     if L < 1:
@@ -112,4 +112,4 @@ def zf_qpsk_rayleigh_ber(n_rx: int, n_users: int, snr_db: float) -> float:
     g = 10.0 ** (snr_db / 10.0) / 2.0
     mu = math.sqrt(g / (1.0 + g))
     return float(((1 - mu) / 2) ** L
-                 * sum(comb(L - 1 + l, l) * ((1 + mu) / 2) ** l for l in range(L)))
+                 * sum(comb(L - 1 + j, j) * ((1 + mu) / 2) ** j for j in range(L)))

@@ -29,7 +29,7 @@ For Lloyd-Max g = 1 - rho and delta = rho (1 - rho) (the AQNM relations).
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from scipy.special import ndtr
@@ -103,7 +103,7 @@ def uniform_quantizer(bits: int, step: float) -> tuple[np.ndarray, np.ndarray]:
     return thresholds.astype(np.float64), levels.astype(np.float64)
 
 
-@lru_cache(maxsize=None)
+@cache
 def optimal_uniform_step(bits: int) -> float:
     """MSE-optimal step of the b-bit mid-rise uniform quantizer for N(0, 1) (unit: sigma)."""
     if not 1 <= bits <= 16:
@@ -131,7 +131,7 @@ def optimal_uniform_step(bits: int) -> float:
     return float((lo + hi) / 2)
 
 
-@lru_cache(maxsize=None)
+@cache
 def lloyd_max(bits: int, n_iter: int = 20000, tol: float = 1e-13) -> tuple[np.ndarray, np.ndarray]:
     """Lloyd-Max quantizer for N(0, 1): ``(thresholds, levels)`` (unit: sigma).
 
@@ -166,7 +166,6 @@ def quantizer_tables(kind: str, bits: int) -> tuple[np.ndarray, np.ndarray]:
     raise ValueError(f"quantizer must be 'uniform' or 'lloyd_max', not {kind!r}")
 
 
-@lru_cache(maxsize=None)
 def quantizer_stats(kind: str, bits: int) -> dict[str, float]:
     """Bussgang gain, distortion variance and MSE (= rho) of a quantizer, unit input variance.
 
@@ -176,6 +175,11 @@ def quantizer_stats(kind: str, bits: int) -> dict[str, float]:
         ``gain`` g, ``distortion`` delta, ``mse`` (rho), ``power`` E[Q**2] and
         ``noise_to_signal`` delta / g**2 (the distortion referred to the input).
     """
+    return dict(_stats(kind, bits))
+
+
+@cache
+def _stats(kind: str, bits: int) -> dict[str, float]:
     s = cell_moments(*quantizer_tables(kind, bits))
     s["noise_to_signal"] = s["distortion"] / s["gain"] ** 2
     return s

@@ -101,9 +101,11 @@ class MonteCarloConfig(ConfigModel):
     min_errors: int = Field(100, ge=1, le=10**9, description="stop once every detector has "
                             "this many bit errors")
     max_batches: int = Field(8, ge=1, le=10**6, description="cap on the batches per point")
+    batches_per_round: int = Field(2, ge=1, le=1024, description="batches run between two "
+                                   "checks of the stopping rule")
     channels_per_batch: int = Field(16, ge=2, le=4096, description="independent blocks per "
                                     "batch (units of the interval)")
-    symbols_per_block: int = Field(256, ge=1, le=10**6, description="symbols per user and "
+    symbols_per_block: int = Field(128, ge=1, le=10**6, description="symbols per user and "
                                    "block")
 
 

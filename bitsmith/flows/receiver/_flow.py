@@ -125,6 +125,7 @@ def _ber(spec, bits, snr, H, cfg, key) -> dict:
     res = rx.ber_monte_carlo(spec, bits, snr, seed=(cfg["seed"], *key), H=H,
                              detectors=mc["detectors"], min_errors=mc["min_errors"],
                              max_batches=mc["max_batches"],
+                             batches_per_round=mc["batches_per_round"],
                              n_channels=mc["channels_per_batch"],
                              n_symbols=mc["symbols_per_block"])
     return {d: r.as_dict() for d, r in res.items()}

@@ -14,12 +14,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from ... import hwmodels
 from ...hwmodels import receiver as hwr
 from ...search import Problem
 from ...sim import receiver as rx
-
-assert hwmodels  # the layer package is imported for its side effect of loading
 
 
 class ReceiverProblem(Problem):
