@@ -201,14 +201,16 @@ def write_report(cfg: dict, ctx, pieces: list[dict], results: dict) -> dict:
         pm = p0[len(p0) // 2]
         fig, ax = figure(figsize=(6.4, 4.2))
         snrs = cfg["system"]["snr_db"]
+        styles = {"zf": ":", "lmmse": "--", "bussgang": "-"}
+        colors = {"gcpso": "C0", "uniform": "C1", "unquantized": "k"}
         for d in cfg["monte_carlo"]["detectors"]:
-            for m in [mm for mm in ("gcpso", "uniform") if mm in methods]:
-                bers = pm["methods"][m].get("ber")
+            curves = [(m, pm["methods"][m].get("ber")) for m in ("gcpso", "uniform")
+                      if m in methods]
+            curves.append(("unquantized", pm["ber_unquantized"]))
+            for m, bers in curves:
                 if bers and all(b is not None for b in bers):
-                    ax.semilogy(snrs, [max(b[d]["ber"], 1e-7) for b in bers],
-                                marker="o", ms=3, label=f"{m}, {d}")
-            ax.semilogy(snrs, [max(b[d]["ber"], 1e-7) for b in pm["ber_unquantized"]],
-                        ls="--", label=f"unquantized, {d}")
+                    ax.semilogy(snrs, [max(b[d]["ber"], 1e-7) for b in bers], ls=styles[d],
+                                color=colors[m], marker="o", ms=3, label=f"{m}, {d}")
         v, u = hwr.cost_to_display(spec, pm["budget"])
         ax.set_title(f"seed 0, budget {v:.4g} {u} (BER floor 1e-7 shown where 0)", fontsize=9)
         ax.set_xlabel("Es/N0 per antenna (dB)")
