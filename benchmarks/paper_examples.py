@@ -71,16 +71,18 @@ def receiver_report(cfg: dict, pieces: list[dict]) -> str:
            f"{cfg['system']['channel']}, design SNR {cfg['system']['design_snr_db']:g} dB, "
            f"{ns} seeds, PSO cap {cfg['search']['max_evaluations']} evaluations; "
            f"metric: AQNM sum rate (bit/s/Hz), mean +- 95 % CI half-width; small instance "
-           f"Nr={sm['n_rx']} K={sm['n_users']}: gap = rate loss - exact optimum's"]
+           f"Nr={sm['n_rx']} K={sm['n_users']}: gap = rate loss - exact optimum's; "
+           f"feas. = seeds with a feasible answer (the mean is over those)"]
     for r in res["budgets"]:
         v, u = hwr.cost_to_display(spec, r["budget"])
         out.append(f"\nbudget {r['budget_value']:g} {cfg['budget']['unit']} = {v:.4g} {u}"
                    f"  (unquantized {_ci(r['unquantized_rate'])})")
-        out.append(f"  {'method':<8} {'sum rate':>18} {'evals':>14} {'infeas.':>8} "
+        out.append(f"  {'method':<8} {'sum rate':>18} {'feas.':>6} {'evals':>14} {'infeas.':>8} "
                    f"{'small gap':>18} {'max gap':>8} {'exact':>6} {'evals':>12}")
         for m, st in r["methods"].items():
             mg = "--" if st.get("small_gap_max") is None else f"{st['small_gap_max']:.3g}"
-            out.append(f"  {m:<8} {_ci(st['sum_rate']):>18} {_ci(st['n_evals']):>14} "
+            feas = f"{st['n_feasible_answers']}/{st['n_seeds']}"
+            out.append(f"  {m:<8} {_ci(st['sum_rate']):>18} {feas:>6} {_ci(st['n_evals']):>14} "
                        f"{_ci(st['n_infeasible'], 3):>8} {_ci(st['small_gap'], 3):>18} {mg:>8} "
                        f"{st['small_exact_hits']:>3}/{st['n_seeds']:<2} "
                        f"{_ci(st['small_n_evals']):>12}")
