@@ -55,6 +55,32 @@ def test_receiver_same_seed_same_bytes(tmp_path):
     assert main(["run", str(cfg), "-o", str(b), "-q"]) == 0
     for f in ("results.json", "report.md", "rate_vs_budget.png", "allocation.png"):
         assert (a / f).read_bytes() == (b / f).read_bytes(), f
+    assert main(["run", str(cfg), "-o", str(b), "-q", "--seed", "3"]) == 0
+    assert (a / "results.json").read_bytes() != (b / "results.json").read_bytes()
+
+
+@pytest.mark.parametrize("system, adc", [
+    ({"channel": "exp_corr", "correlation": 0.7, "modulation": "qpsk",
+      "quantizer": "lloyd_max"}, {"cost_model": "total_bits", "max_bits": 6}),
+    ({"modulation": "16qam"}, {"min_bits": 2, "fom_fj": 100.0}),
+])
+def test_receiver_variants_run(system, adc):
+    from bitsmith.config import validate
+    from bitsmith.flows.receiver import ReceiverConfig, run_piece
+
+    cfg = validate(ReceiverConfig, {
+        "kind": "receiver", "system": {"n_rx": 8, "n_users": 3, "snr_db": [5.0], **system},
+        "adc": adc, "budget": {"values": [float(adc.get("min_bits", 1)) + 0.5]},
+        "search": {"max_evaluations": 100, "n_particles": 10, "n_seeds": 1},
+        "monte_carlo": {"max_batches": 1, "channels_per_batch": 2, "symbols_per_block": 32},
+        "small_instance": {"n_rx": 4, "n_users": 2}}).model_dump()
+    piece = run_piece(cfg, 0, 0)
+    for m, r in piece["methods"].items():
+        if m != "ppso":
+            assert r["feasible"] and r["cost"] <= piece["budget"], m
+            assert min(r["bits"]) >= adc.get("min_bits", 1)
+            assert r["ber"][0]["bussgang"]["bits"] > 0
+    assert piece["small"]["methods"]["gcpso"]["gap"] >= -1e-9
 
 
 @pytest.mark.parametrize("patch, message", [

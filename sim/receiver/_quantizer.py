@@ -199,6 +199,7 @@ def quantize_real(x, thresholds, levels):
     """Quantize a real torch tensor (unit-variance scale) with the given quantizer tables."""
     import torch
 
-    t = torch.as_tensor(thresholds, dtype=x.dtype, device=x.device)
-    y = torch.as_tensor(levels, dtype=x.dtype, device=x.device)
+    # copies: the cached Lloyd-Max tables are read-only numpy arrays
+    t = torch.tensor(np.array(thresholds), dtype=x.dtype, device=x.device)
+    y = torch.tensor(np.array(levels), dtype=x.dtype, device=x.device)
     return y[torch.bucketize(x, t)]

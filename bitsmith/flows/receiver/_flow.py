@@ -169,6 +169,7 @@ def run(cfg: dict, ctx: RunContext) -> dict:
     from ._report import summarize, write_report
 
     check_config(cfg, ctx)
+    cfg = {**cfg, "seed": ctx.seed}  # --seed overrides the config's seed
     n_seeds = cfg["search"]["n_seeds"]
     nb = len(cfg["budget"]["values"])
     bar = ctx.progress("receiver (seed x budget, Monte Carlo)")
