@@ -173,3 +173,23 @@ def test_walden_cost_is_integer_power():
     assert watts == pytest.approx(2 * 500e-15 * 1e9 * (2 + 4 + 8 + 16))
     bits = rx.ReceiverSpec(n_rx=4, n_users=1, cost_model="total_bits")
     assert hwr.allocation_cost(bits, X)[0] == 2 * 10
+
+
+def test_monte_carlo_stopping_rule_and_executor_independence():
+    spec = rx.ReceiverSpec(n_rx=4, n_users=2, modulation="16qam")
+    kw = dict(seed=(5, 1), detectors=("zf", "bussgang"), n_channels=4, n_symbols=32,
+              batches_per_round=2)
+    # 1-bit 16-QAM errs a lot: one round of 2 batches reaches 10 errors
+    quick = rx.ber_monte_carlo(spec, [1] * 4, 10.0, min_errors=10, max_batches=20, **kw)
+    assert quick["zf"].units == 2 * 4 and quick["zf"].errors >= 10
+    # an unreachable error count stops at the batch cap
+    capped = rx.ber_monte_carlo(spec, [1] * 4, 10.0, min_errors=10**9, max_batches=6, **kw)
+    assert capped["zf"].units == 6 * 4
+
+    def backwards(fn, items):  # a scheduler that runs the batches in another order
+        items = list(items)
+        return [fn(a) for a in items[::-1]][::-1]
+
+    other = rx.ber_monte_carlo(spec, [1] * 4, 10.0, min_errors=10**9, max_batches=6,
+                               map=backwards, **kw)
+    assert other == capped
