@@ -1,5 +1,6 @@
 """What hardware costs: yosys synthesis runner and calibrated cost models (FIR)."""
 
+from . import receiver
 from .fir import FirCost, fir_cost, fir_features, fir_luts_batch, load_calibration
 from .synth import SynthesisError, SynthResult, synthesize
 
@@ -11,5 +12,6 @@ __all__ = [
     "fir_features",
     "fir_luts_batch",
     "load_calibration",
+    "receiver",
     "synthesize",
 ]
