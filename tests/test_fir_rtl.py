@@ -271,6 +271,20 @@ def test_cocotb_protocol_bench(sim, hdl_build_root, require_simulator):
     assert summary["x_errors"] == 0
 
 
+@pytest.mark.hdl
+@pytest.mark.slow
+def test_255_taps_build_and_verify_on_verilator(hdl_cache, require_simulator):
+    """A design Verilator splits into several files (precompiled header, parallel make)."""
+    require_simulator("verilator")
+    from bitsmith.sim import FirDesign, design_fir, fir_spec_from_design
+
+    h = design_fir(FirDesign("lowpass", (0.1, 0.12), 255, 0.5, 50, "firwin"))
+    spec = fir_spec_from_design(h, (12,) * 255, QFormat(1, 15), QFormat(1, 17),
+                                fold_symmetric=True, pipeline=1)
+    r = verify_fir(spec, "verilator", None, 20_000, seed=1, cache_dir=hdl_cache)
+    assert r.passed and r.samples_checked == 20_000 + 4 * 255 + 1, r.first_mismatch
+
+
 def _lint(path) -> tuple[list[str], str]:
     ensure_verilator()
     out = subprocess.run(

@@ -295,6 +295,7 @@ def build_batch(verilog: str, ports: StreamPorts, simulator: str, *, cache_dir=N
         meta = json.loads(meta_path.read_text())
         return BatchBuild(simulator, ports, entry, key, True, time.perf_counter() - t0, meta)
     root.mkdir(parents=True, exist_ok=True)
+    _remove_stale(root)
     tmp = Path(tempfile.mkdtemp(prefix=f".{simulator}-{key}-", dir=root))
     try:
         if simulator == "verilator":
@@ -315,6 +316,20 @@ def build_batch(verilog: str, ports: StreamPorts, simulator: str, *, cache_dir=N
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return BatchBuild(simulator, ports, entry, key, False, time.perf_counter() - t0, meta)
+
+
+_STALE_S = 6 * 3600  # no build takes this long: an older temporary folder was killed
+
+
+def _remove_stale(root: Path) -> None:
+    """Remove temporary build folders that killed builds left behind (never reused)."""
+    now = time.time()
+    for d in root.glob(".*"):
+        try:
+            if d.is_dir() and now - d.stat().st_mtime > _STALE_S:
+                shutil.rmtree(d, ignore_errors=True)
+        except OSError:
+            pass
 
 
 def _check(cmd: list[str], cwd: Path, tool: str, what: str, log: Path, env=None) -> None:
