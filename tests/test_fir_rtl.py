@@ -231,6 +231,22 @@ def test_batch_gaps_and_stalls_on_a_ready_design(hdl_cache, require_simulator):
     assert r["icarus"].cycles > len(x) + int(gaps.sum())
 
 
+@pytest.mark.hdl
+def test_icarus_batch_reports_x_on_a_valid_output(hdl_cache, require_simulator):
+    require_simulator("icarus")
+    # o.payload is never driven: X while o.valid is high
+    v = """
+module undriven(input clk, input rst, input [3:0] i__payload, input i__valid,
+                output [3:0] o__payload, output reg o__valid);
+  reg [3:0] never;
+  assign o__payload = never;
+  always @(posedge clk) o__valid <= rst ? 1'b0 : i__valid;
+endmodule
+"""
+    with pytest.raises(HdlToolError, match="output sample 0 is 'x'.*X or Z on o__payload"):
+        run_batch(v, StreamPorts("undriven", 4, 4), np.arange(4), "icarus", cache_dir=hdl_cache)
+
+
 def test_batch_argument_errors(tmp_path):
     with pytest.raises(ValueError, match="in_width must be between 1 and 64 bits, not 65"):
         StreamPorts("fir", 65, 8)

@@ -105,6 +105,10 @@ class StreamPorts:
             w = getattr(self, name)
             if not 1 <= w <= _MAX_WIDTH:
                 raise ValueError(f"{name} must be between 1 and {_MAX_WIDTH} bits, not {w}")
+        if not self.out_signed and self.out_width == _MAX_WIDTH:
+            # outputs come back as int64
+            raise ValueError(f"an unsigned out_width must be at most {_MAX_WIDTH - 1} bits, "
+                             f"not {_MAX_WIDTH}")
 
 
 @dataclass(frozen=True)
@@ -829,7 +833,7 @@ module bitsmith_batch_tb;
       o_ready = sink;
       #1;
       if (o_valid && sink) begin
-        $fwrite(fo, "%0d %0d\n", cycle, o_payload);
+        $fwrite(fo, "%0d %0d\n", cycle, @OUT_VALUE@);
         got = got + 1; last = cycle;
       end
       if (v && i_ready) begin
@@ -866,4 +870,5 @@ def _icarus_testbench(ports: StreamPorts) -> str:
         conns.append(".o__ready(o_ready)")
     dut = f"{extra}{ports.toplevel} dut ({', '.join(conns)});"
     return (_TESTBENCH_SV.replace("@IN_WIDTH@", str(ports.in_width))
-            .replace("@OUT_WIDTH@", str(ports.out_width)).replace("@DUT@", dut))
+            .replace("@OUT_WIDTH@", str(ports.out_width)).replace("@DUT@", dut)
+            .replace("@OUT_VALUE@", "$signed(o_payload)" if ports.out_signed else "o_payload"))
