@@ -22,6 +22,7 @@ import os
 import re
 import signal
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -278,6 +279,23 @@ def _executor(address: str | None):
             cluster.close()
 
 
+@contextlib.contextmanager
+def _temp_in(folder: Path):
+    """Every temporary file of the run (ours, a library's, a child process's) in ``folder``,
+    which is removed on every exit path."""
+    old_dir, old_env = tempfile.tempdir, os.environ.get("TMPDIR")
+    tempfile.tempdir = str(folder)
+    os.environ["TMPDIR"] = str(folder)
+    try:
+        yield
+    finally:
+        tempfile.tempdir = old_dir
+        if old_env is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = old_env
+
+
 def _run(args, overrides: dict | None = None, expect_kind: str | None = None) -> int:
     from .flows import FLOWS, RunContext, load_config
 
@@ -298,7 +316,7 @@ def _run(args, overrides: dict | None = None, expect_kind: str | None = None) ->
     out = check_output_dir(out_arg, config, force=args.force)
     meta = {"bitsmith": __version__, "kind": kind, "config": str(config), "seed": seed}
     with (_executor(getattr(args, "scheduler", None)) as executor, work_dir() as scratch,
-          output_dir(out, meta) as tmp):
+          _temp_in(scratch), output_dir(out, meta) as tmp):
         ctx = RunContext(config_path=config, out_dir=tmp, work_dir=scratch, seed=seed,
                          quiet=quiet, executor=executor)
         if quiet:

@@ -34,7 +34,7 @@ input: {int_bits: 1, frac_bits: 11}
 output: {int_bits: 1, frac_bits: 13}
 allocation: {min_bits: 2, max_bits: 14, n_particles: 8, n_iter: 6, bisection_steps: 2,
              compare: [uniform]}
-verification: {simulators: [SIM], random_samples: 3000000, lint: false}
+verification: {simulators: [SIM], random_samples: 3000000, icarus_share: 1.0, lint: false}
 synthesis: {enabled: false}
 report: {noise_samples: 2000, pareto_points: 0}
 """

@@ -16,7 +16,7 @@ input: {int_bits: 1, frac_bits: 11}
 output: {int_bits: 1, frac_bits: 13}
 allocation: {min_bits: 2, max_bits: 14, n_particles: 12, n_iter: 15, bisection_steps: 4,
              compare: [ppso, greedy, mckp_greedy, uniform]}
-verification: {simulators: [SIM], random_samples: 3000}
+verification: {simulators: [SIM], random_samples: 3000, icarus_share: 1.0}
 synthesis: {enabled: SYNTH}
 report: {noise_samples: 20000}
 """

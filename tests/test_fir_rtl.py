@@ -1,7 +1,8 @@
 """FIR RTL generator: every output sample of the generated Verilog equals the bit-true model.
 
-One entry per design under test, parametrized over designs and simulators, each with its own
-build directory (shared by the tests of the module through a module-scoped cache).
+One entry per design under test, parametrized over designs and simulators. The bulk
+comparison runs on the batch runner (builds shared through one build cache per session);
+the cocotb protocol bench runs on one design per simulator.
 """
 
 from __future__ import annotations
@@ -25,9 +26,27 @@ from bitsmith.rtl import (
     fir_verilog,
     write_coe,
 )
-from bitsmith.sim import FirForm, FirSpec, Multiplier, Overflow, QFormat, Rounding, Symmetry
-from bitsmith.sim.hdl import ensure_verilator, run_cocotb
-from bitsmith.sim.hdl.fir_bench import fir_stimulus, verify_fir
+from bitsmith.sim import (
+    FirForm,
+    FirSpec,
+    Multiplier,
+    Overflow,
+    QFormat,
+    Rounding,
+    Symmetry,
+    fir_filter,
+)
+from bitsmith.sim.hdl import (
+    HdlToolError,
+    StreamPorts,
+    build_batch,
+    ensure_verilator,
+    random_gaps,
+    random_stalls,
+    run_batch,
+    run_cocotb,
+)
+from bitsmith.sim.hdl.fir_bench import fir_ports, fir_protocol_bench, fir_stimulus, verify_fir
 
 SIMS = ("verilator", "icarus")
 
@@ -91,21 +110,28 @@ DESIGNS = {
 N_RANDOM = 3000
 
 
+@pytest.fixture(scope="session")
+def hdl_cache(hdl_build_root):
+    """One batch build cache for the session (Verilator's run-time library is built once)."""
+    return hdl_build_root / "cache"
+
+
 @pytest.fixture(scope="module")
-def verified(hdl_build_root, require_simulator):
-    """verify_fir once per (design, simulator), each in its own build directory."""
+def verified(hdl_cache, require_simulator):
+    """verify_fir (batch runner) once per (design, simulator)."""
 
     @cache
     def run(name: str, sim: str):
         require_simulator(sim)
-        return verify_fir(DESIGNS[name], sim, hdl_build_root / f"{name}-{sim}", N_RANDOM, seed=1)
+        return verify_fir(DESIGNS[name], sim, None, N_RANDOM, seed=1, cache_dir=hdl_cache)
 
     return run
 
 
-# Verilator builds cost ~30 s each on a loaded 2-core machine: four designs that together
-# cover every form, folding, both multipliers and pipeline 0/1/2 run by default, the other
-# four are `slow`; Icarus (fast build) runs all eight.
+# Verilator batch builds cost ~7 s each (plus ~25 s once for its run-time library) on a
+# loaded 2-core machine: four designs that together cover every form, folding, both
+# multipliers and pipeline 0/1/2 run by default, the other four are `slow`; Icarus (fast
+# build) runs all eight.
 _VERILATOR_DEFAULT = {
     "direct-csd-p0-trunc-wrap",
     "folded-odd-dsp-p2-trunc-wrap",
@@ -132,7 +158,162 @@ def test_rtl_matches_model(name, sim, verified):
     assert r.samples_checked == len(x)
     assert r.mismatches == 0, r.first_mismatch
     assert r.latency_errors == 0
-    assert r.passed
+    assert r.passed and r.backend == "batch"
+
+
+@pytest.mark.hdl
+def test_backends_agree_clock_for_clock(hdl_cache, require_simulator):
+    """Same stimulus and gaps: both simulators give the same outputs on the same clocks."""
+    for sim in SIMS:
+        require_simulator(sim)
+    spec = DESIGNS["folded-odd-dsp-p2-trunc-wrap"]
+    x, _ = fir_stimulus(spec, 2000, np.random.default_rng(4))
+    gaps = random_gaps(len(x), np.random.default_rng(5))
+    v = fir_verilog(spec)
+    r = {sim: run_batch(v, fir_ports(spec), x, sim, gaps=gaps, cache_dir=hdl_cache)
+         for sim in SIMS}
+    a, b = r["verilator"], r["icarus"]
+    assert np.array_equal(a.y, b.y) and len(a.y) == len(x)
+    assert np.array_equal(a.out_cycles, b.out_cycles)
+    assert np.array_equal(a.in_cycles, b.in_cycles)
+    assert a.cycles == b.cycles > len(x) + int(gaps.sum())
+    assert np.array_equal(a.y, fir_filter(spec, x))  # SATURATE/WRAP: the model as it is
+    # the build is cached: a second look-up builds nothing
+    assert build_batch(v, fir_ports(spec), "verilator", cache_dir=hdl_cache).cached
+
+
+@pytest.mark.hdl
+@pytest.mark.parametrize("sim", SIMS)
+def test_wrong_coefficient_is_caught(sim, hdl_cache, require_simulator):
+    require_simulator(sim)
+    spec = DESIGNS["direct-csd-p0-trunc-wrap"]
+    h = list(spec.coefficients)
+    h[3] += 1  # one LSB off in one coefficient
+    wrong = fir_verilog(dataclasses.replace(spec, coefficients=tuple(h)))
+    r = verify_fir(spec, sim, None, 500, seed=1, verilog=wrong, cache_dir=hdl_cache)
+    assert not r.passed
+    assert r.mismatches > 0 and r.first_mismatch is not None
+
+
+# a register slice with back-pressure (i.ready = !o.valid || o.ready), o = 2 x + 1
+RELAY_V = """
+module relay(input clk, input rst, input [11:0] i__payload, input i__valid,
+             output i__ready, output reg [12:0] o__payload, output reg o__valid,
+             input o__ready);
+  assign i__ready = !o__valid || o__ready;
+  always @(posedge clk)
+    if (rst) o__valid <= 1'b0;
+    else if (i__ready) begin
+      o__valid <= i__valid;
+      if (i__valid) o__payload <= {i__payload, 1'b1};
+    end
+endmodule
+"""
+
+
+@pytest.mark.hdl
+def test_batch_gaps_and_stalls_on_a_ready_design(hdl_cache, require_simulator):
+    """Seeded input gaps and output stalls through valid/ready: nothing lost, duplicated
+    or reordered, and the same clocks on both simulators."""
+    for sim in SIMS:
+        require_simulator(sim)
+    ports = StreamPorts("relay", 12, 13, in_ready=True, out_ready=True)
+    rng = np.random.default_rng(7)
+    x = rng.integers(-2048, 2048, 3000)
+    gaps, stalls = random_gaps(len(x), rng), random_stalls(rng, period=97, p_stall=0.4)
+    r = {sim: run_batch(RELAY_V, ports, x, sim, gaps=gaps, stalls=stalls, cache_dir=hdl_cache)
+         for sim in SIMS}
+    for sim, res in r.items():
+        assert np.array_equal(res.y, 2 * x + 1), sim
+        assert not res.timed_out
+    assert np.array_equal(r["verilator"].out_cycles, r["icarus"].out_cycles)
+    # stalls really back-pressured the input: some sample waited past its gap
+    assert r["icarus"].cycles > len(x) + int(gaps.sum())
+
+
+@pytest.mark.hdl
+def test_icarus_batch_reports_x_on_a_valid_output(hdl_cache, require_simulator):
+    require_simulator("icarus")
+    # o.payload is never driven: X while o.valid is high
+    v = """
+module undriven(input clk, input rst, input [3:0] i__payload, input i__valid,
+                output [3:0] o__payload, output reg o__valid);
+  reg [3:0] never;
+  assign o__payload = never;
+  always @(posedge clk) o__valid <= rst ? 1'b0 : i__valid;
+endmodule
+"""
+    with pytest.raises(HdlToolError, match="output sample 0 is 'x'.*X or Z on o__payload"):
+        run_batch(v, StreamPorts("undriven", 4, 4), np.arange(4), "icarus", cache_dir=hdl_cache)
+
+
+def test_batch_argument_errors(tmp_path):
+    with pytest.raises(ValueError, match="in_width must be between 1 and 64 bits, not 65"):
+        StreamPorts("fir", 65, 8)
+    ports = fir_ports(DESIGNS["direct-csd-p0-trunc-wrap"])
+    from bitsmith.sim.hdl._batch import _check_stimulus
+
+    with pytest.raises(ValueError, match=r"stimulus must fit 12 signed bits \[-2048, 2047\]"):
+        _check_stimulus(ports, np.array([2048]), None, None)
+    with pytest.raises(ValueError, match="output stalls need a design with an o__ready port"):
+        _check_stimulus(ports, np.array([1]), None, np.array([True, False]))
+    with pytest.raises(ValueError, match="gaps must be 2 non-negative idle counts"):
+        _check_stimulus(ports, np.array([1, 2]), np.array([1]), None)
+
+
+def test_cache_location(monkeypatch, tmp_path):
+    from bitsmith.sim.hdl import hdl_cache_dir
+
+    monkeypatch.setenv("BITSMITH_CACHE_DIR", str(tmp_path / "c"))
+    assert hdl_cache_dir() == (tmp_path / "c" / "hdl").resolve()
+    monkeypatch.delenv("BITSMITH_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
+    assert hdl_cache_dir() == (tmp_path / "x" / "bitsmith" / "hdl").resolve()
+    # GNU make cannot build under a path with spaces: a space-free temporary folder instead
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "with space"))
+    assert " " not in str(hdl_cache_dir())
+    with pytest.raises(HdlToolError, match="the HDL build cache path must not contain spaces"):
+        build_batch("", StreamPorts("fir", 4, 4), "icarus", cache_dir=tmp_path / "a b")
+
+
+@pytest.mark.hdl
+@pytest.mark.parametrize("sim", SIMS)
+def test_failed_build_raises_and_leaves_nothing(sim, tmp_path, require_simulator):
+    require_simulator(sim)
+    cache = tmp_path / "cache"
+    bad = "module fir(input clk); wire [3:0] a = ; endmodule\n"
+    with pytest.raises(HdlToolError, match=f"^{'verilator' if sim == 'verilator' else 'icarus'}"
+                       r": .*failed \(exit status"):
+        build_batch(bad, StreamPorts("fir", 4, 4), sim, cache_dir=cache)
+    assert list(cache.iterdir()) == []  # no half entry, no temporary folder
+
+
+@pytest.mark.hdl
+@pytest.mark.parametrize(
+    "sim", [pytest.param("verilator", marks=pytest.mark.slow), "icarus"]
+)
+def test_cocotb_protocol_bench(sim, hdl_build_root, require_simulator):
+    """Garbage while idle, reset mid-stream, no X/Z (cocotb, per clock)."""
+    require_simulator(sim)
+    spec = DESIGNS["direct-dsp-p1-halfup-sat"]
+    ok, summary = fir_protocol_bench(spec, sim, hdl_build_root / f"protocol-{sim}", seed=3)
+    assert ok, summary
+    assert summary["after_reset_ok"] and summary["before_reset_ok"]
+    assert summary["x_errors"] == 0
+
+
+@pytest.mark.hdl
+@pytest.mark.slow
+def test_255_taps_build_and_verify_on_verilator(hdl_cache, require_simulator):
+    """A design Verilator splits into several files (precompiled header, parallel make)."""
+    require_simulator("verilator")
+    from bitsmith.sim import FirDesign, design_fir, fir_spec_from_design
+
+    h = design_fir(FirDesign("lowpass", (0.1, 0.12), 255, 0.5, 50, "firwin"))
+    spec = fir_spec_from_design(h, (12,) * 255, QFormat(1, 15), QFormat(1, 17),
+                                fold_symmetric=True, pipeline=1)
+    r = verify_fir(spec, "verilator", None, 20_000, seed=1, cache_dir=hdl_cache)
+    assert r.passed and r.samples_checked == 20_000 + 4 * 255 + 1, r.first_mismatch
 
 
 def _lint(path) -> tuple[list[str], str]:
@@ -258,10 +439,10 @@ EDGE_SIM = [
 
 @pytest.mark.hdl
 @pytest.mark.parametrize("name", EDGE_SIM)
-def test_edge_specs_match_model(name, hdl_build_root, require_simulator):
+def test_edge_specs_match_model(name, hdl_cache, require_simulator):
     require_simulator("icarus")
     spec = LINT_SPECS[name]
-    r = verify_fir(spec, "icarus", hdl_build_root / f"edge-{name}", n_random=500, seed=3)
+    r = verify_fir(spec, "icarus", None, n_random=500, seed=3, cache_dir=hdl_cache)
     assert r.mismatches == 0 and r.latency_errors == 0, (name, r.first_mismatch)
     assert r.passed
 
@@ -413,9 +594,8 @@ def random_specs(draw):
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(spec=random_specs())
-def test_random_specs_match_model(spec, hdl_build_root, require_simulator):
+def test_random_specs_match_model(spec, hdl_cache, require_simulator):
     require_simulator("icarus")
-    build = hdl_build_root / f"hyp-{abs(hash(spec))}"
-    r = verify_fir(spec, "icarus", build, n_random=300, seed=2)
+    r = verify_fir(spec, "icarus", None, n_random=300, seed=2, cache_dir=hdl_cache)
     assert r.mismatches == 0 and r.latency_errors == 0, (spec, r.first_mismatch)
     assert r.passed

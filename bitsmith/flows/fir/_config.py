@@ -146,8 +146,14 @@ class VerificationConfig(ConfigModel):
 
     simulators: list[Simulator] = Field(["verilator", "icarus"],
                                         description="simulators the RTL is verified on")
-    random_samples: int = Field(100_000, ge=0, le=10_000_000,
-                                description="random full-scale samples per simulator")
+    random_samples: int = Field(1_000_000, ge=0, le=100_000_000,
+                                description="random full-scale samples on Verilator, plus "
+                                            "impulse, step and worst-case sign sequences")
+    icarus_share: float = Field(0.1, ge=0, le=1, allow_inf_nan=False,
+                                description="Icarus runs this fraction of random_samples")
+    icarus_simplify: bool = Field(True, description="Icarus simulates the netlist after yosys "
+                                  "'wreduce; opt_clean' (2x faster; Verilator runs fir.v as "
+                                  "is)")
     lint: bool = Field(True, description="verilator --lint-only -Wall")
 
 

@@ -11,13 +11,15 @@ Steps (each reported in ``report.md``):
 5. the other methods (PPSO, greedy, MCKP on the separable noise-power surrogate, uniform)
    at the same budget, for the convergence and comparison tables;
 6. bit-true model of the chosen design: response, SQNR, predicted vs measured noise;
-7. Verilog (+ ``.coe``), Verilator lint, cocotb verification on each simulator at 0 LSB,
+7. Verilog (+ ``.coe``), Verilator lint, batch verification on each simulator at 0 LSB
+   (in parallel, builds cached),
    yosys synthesis next to the estimate;
 8. report with plots.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -357,6 +359,7 @@ def run(cfg: dict, ctx: RunContext) -> dict:
     checks = {
         "meets_spec": summary["meets_spec"],
         "rtl_matches_model": all(v["mismatches"] == 0 and v["samples_checked"] > 0
+                                 and v["latency_errors"] == 0
                                  for v in result["verification"].values()),
         "lint_clean": (result["lint"]["warnings"] == 0 and result["lint"]["returncode"] == 0
                        if result["lint"] else True),
@@ -497,8 +500,8 @@ def _mckp_surrogate(problem, ctx, runs):
 
 
 def _implement(spec, h, design, cfg, ctx) -> dict:
-    """Bit-true metrics, noise, Verilog, lint, cocotb verification and synthesis."""
-    from ... import hwmodels, rtl
+    """Bit-true metrics, noise, Verilog, lint, RTL verification and synthesis."""
+    from ... import rtl
     from ...sim import random_full_scale, response_metrics, to_float
     from ...sim.fir._metrics import measure_sqnr, predict_output_noise
 
@@ -529,24 +532,22 @@ def _implement(spec, h, design, cfg, ctx) -> dict:
     (rtl_dir / "spec.json").write_text(spec_json(spec))
     out["lint"] = _lint(rtl_dir / "fir.v") if cfg["verification"]["lint"] else None
 
-    out["verification"] = {}
-    build_root = ctx.work_dir / "build"  # space-free scratch, removed on every exit path
-    for simulator in cfg["verification"]["simulators"]:
-        from ...sim.hdl.fir_bench import verify_fir
+    # verification runs in the background, next to the synthesis below
+    finish_verification = _start_verification(spec, verilog, cfg["verification"], ctx)
+    try:
+        _estimate_and_synthesize(spec, verilog, cfg, ctx, out)
+    except BaseException:
+        # an error or a signal: wait for the simulators to stop, but let the first error
+        # (or the interrupt) be what the run reports
+        with contextlib.suppress(Exception):
+            finish_verification()
+        raise
+    out["verification"] = finish_verification()
+    return out
 
-        t0 = time.perf_counter()
-        ctx.log(f"fir: verifying the RTL on {simulator} "
-                f"({cfg['verification']['random_samples']} random samples + worst case)")
-        v = verify_fir(spec, simulator, build_root / simulator,
-                       n_random=cfg["verification"]["random_samples"], seed=ctx.seed)
-        out["verification"][simulator] = {"samples_checked": int(v.samples_checked),
-                                          "mismatches": int(v.mismatches),
-                                          "seconds": round(time.perf_counter() - t0, 1)}
-        ctx.log(f"  {simulator}: {v.samples_checked} samples checked, {v.mismatches} "
-                f"mismatches")
-    import shutil
 
-    shutil.rmtree(build_root, ignore_errors=True)
+def _estimate_and_synthesize(spec, verilog, cfg, ctx, out) -> None:
+    from ... import hwmodels
 
     est = hwmodels.fir_cost(spec, target=cfg["target"]["device"])
     out["estimate"] = {"luts": int(est.luts), "ffs": int(est.ffs), "dsps": int(est.dsps),
@@ -561,7 +562,59 @@ def _implement(spec, h, design, cfg, ctx) -> dict:
                             "tool": s.tool, "seconds": round(s.seconds, 1)}
         ctx.log(f"  yosys: {s.luts} LUTs, {s.ffs} FFs, {s.dsps} DSPs (estimate {est.luts} "
                 f"LUTs, {100 * (est.luts - s.luts) / max(s.luts, 1):+.1f} %)")
-    return out
+
+
+def _start_verification(spec, verilog: str, vcfg: dict, ctx):
+    """Start the batch runner on each simulator in the background; returns a ``finish()``
+    that waits and returns the per-simulator summary.
+
+    Verilator gets ``random_samples`` random samples, Icarus (about 1000x slower per sample
+    on these netlists) ``icarus_share`` of them, cut into one piece per CPU; both also get
+    impulse, step and the worst-case sign sequences, with random input gaps, compared at
+    0 LSB with the bit-true model. The simulators are child processes, so threads overlap
+    them with each other and with whatever the flow does meanwhile (synthesis).
+    """
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ...sim.hdl.fir_bench import verify_fir
+
+    counts = {sim: (vcfg["random_samples"] if sim == "verilator"
+                    else round(vcfg["random_samples"] * vcfg["icarus_share"]))
+              for sim in vcfg["simulators"]}
+    cpus = len(os.sched_getaffinity(0))
+    for sim, n in counts.items():
+        ctx.log(f"fir: verifying the RTL on {sim} ({n} random samples + impulse, step, "
+                f"worst case)")
+
+    def one(sim):
+        icarus = sim == "icarus"
+        return verify_fir(spec, sim, None, counts[sim], seed=ctx.seed, verilog=verilog,
+                          jobs=cpus if icarus else 1,
+                          simplify=icarus and vcfg["icarus_simplify"])
+
+    pool = ThreadPoolExecutor(max_workers=max(1, len(counts)))
+    futures = {sim: pool.submit(one, sim) for sim in counts}
+
+    def finish() -> dict:
+        out = {}
+        try:
+            for sim, fut in futures.items():
+                v = fut.result()
+                how = ("reused the cached build" if v.build_cached
+                       else f"built in {v.build_seconds:.1f} s")
+                ctx.log(f"  {sim}: {v.samples_checked} samples checked, {v.mismatches} "
+                        f"mismatches, {v.latency_errors} latency errors ({how}; simulated "
+                        f"in {v.sim_seconds:.1f} s)")
+                out[sim] = {"samples_checked": int(v.samples_checked),
+                            "mismatches": int(v.mismatches),
+                            "latency_errors": int(v.latency_errors),
+                            "seconds": round(v.seconds, 1)}
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return out
+
+    return finish
 
 
 def spec_json(spec) -> str:
