@@ -383,7 +383,7 @@ def test_failing_simulator_exits_3_with_its_last_lines_and_leaves_nothing(tmp_pa
     assert r.returncode == 3, r.stderr
     assert "Traceback" not in r.stderr
     first, *rest = r.stderr.strip().splitlines()
-    assert first.startswith("bitsmith: tool error: icarus: build failed"), r.stderr
+    assert first.startswith("bitsmith: tool error: icarus: iverilog compilation failed"), r.stderr
     assert any("syntax error in the fake tool" in line for line in rest), r.stderr
     assert listing(work) == before
     assert scratch_left(env) == []
