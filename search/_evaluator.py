@@ -104,6 +104,23 @@ class Evaluator:
             err[i], cost[i] = self.cache[k]
         return err, cost
 
+    def seen(self, X) -> np.ndarray:
+        """Whether each row of widths X (n, N) is already cached, bool (n,).
+
+        A row that repeats an earlier row of X also counts as seen; without a cache nothing
+        is seen.
+        """
+        X = np.ascontiguousarray(X, dtype=np.int64)
+        out = np.zeros(len(X), dtype=bool)
+        if self.cache is None:
+            return out
+        batch: set[bytes] = set()
+        for i, r in enumerate(X):
+            k = _key(r)
+            out[i] = k in self.cache or k in batch
+            batch.add(k)
+        return out
+
     def end_iteration(self, done: int, total: int) -> None:
         """Record the history row of an iteration and report progress."""
         self._hist_iter.append(done)

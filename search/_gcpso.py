@@ -23,6 +23,9 @@ DEFAULTS = {
     "refill": True,
     "seed_greedy": False,
     "sensitivity_base": 4.0,
+    "tie_jitter": 0.05,
+    "stagnation_share": 0.25,
+    "mutation_tries": 2,
 }
 CACHE = True
 HANDLES_TIES = False
@@ -44,8 +47,9 @@ def _estimate_table(problem, ev, base):
     fits = np.all(cost.reshape(len(pts), -1) <= np.asarray(problem.budgets), axis=1)
     err, _ = ev(problem.to_width(pts[fits]))
     measured = can[fits[1:]]
-    s = np.full(problem.n_var, np.median(err[1:] - err[0]) if measured.size else 1.0)
-    s[measured] = err[1:] - err[0]
+    # s_i: error increase of stepping variable i down from its raise to the minimum
+    s = np.full(problem.n_var, np.median(err[0] - err[1:]) if measured.size else 1.0)
+    s[measured] = err[0] - err[1:]
     W = problem.width_table
     return model_table(problem, s[None], W[None, :, 0], W[None, :, 1], base)
 
@@ -93,13 +97,15 @@ def run(problem, rng, ev, **o):
     else:
         E = _estimate_table(problem, ev, base)
 
+    jit = float(o["tie_jitter"])
+
     def prepare(idx):
         Em = _hook_table(problem, idx, base) if use_hook else E
-        idx = repair(idx, Em, costs, budgets)
+        idx = repair(idx, Em, costs, budgets, rng, jit)
         if o["refill"]:
             if use_hook:
                 Em = _hook_table(problem, idx, base)
-            idx = refill(idx, Em, costs, budgets)
+            idx = refill(idx, Em, costs, budgets, rng, jit)
         return idx
 
     first = None
