@@ -116,6 +116,7 @@ def run_swarm(
     score: Callable,
     prepare: Callable | None = None,
     first_position: np.ndarray | None = None,
+    on_best: Callable | None = None,
 ):
     """Run the swarm loop; return the best position's indices and its error and cost.
 
@@ -142,6 +143,10 @@ def run_swarm(
           many times, so the iteration's evaluations go to new points.
     first_position : numpy.ndarray of int64 (N,), optional
         Initial index position of particle 0 (the ``x0`` option, in widths, overrides it).
+    on_best : callable, optional
+        ``on_best(I)`` is called with the index point of every new global best (GC-PSO
+        re-measures its black-box error model there); it may evaluate up to N + 1 points,
+        and is skipped when that could break ``max_evals``.
     """
     n, P, T = problem.n_var, int(o["n_particles"]), int(o["n_iter"])
     upper = (problem.n_choices - 1).astype(np.float64)
@@ -159,7 +164,7 @@ def run_swarm(
     if first_position is not None:
         x[0] = first_position
     pbest = pb_idx = pb_err = pb_cost = pb_fit = None
-    g = 0
+    g, g_fit = 0, np.inf
     for it in range(T):
         # The first iteration always runs, so a swarm always has a best.
         if it > 0 and o["max_evals"] is not None and ev.n_evals + P > o["max_evals"]:
@@ -196,6 +201,11 @@ def run_swarm(
             pb_err[better], pb_cost[better] = err[better], cost[better]
         pb_fit = score(pb_err, pb_cost, it)
         g = int(np.argmin(pb_fit))
+        if on_best is not None and pb_fit[g] < g_fit and (
+            o["max_evals"] is None or ev.n_evals + n + 1 + P <= o["max_evals"]
+        ):
+            on_best(pb_idx[g])
+        g_fit = pb_fit[g]
         r1 = rng.random((P, n))
         r2 = rng.random((P, n))
         w = inertia(o["w"], o["w_schedule"], it, T)
