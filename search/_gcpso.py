@@ -14,8 +14,8 @@ Where this implementation departs from a literal reading, and why:
   deterministic repair maps the whole swarm onto a few points within a few iterations.
 * Repair and refill break ties and near-ties (ratios within ``tie_jitter``) at random per
   particle, with the method's seeded generator, so particles do not share one repair path.
-* Diversity: a particle whose repaired point was already evaluated is moved one step in one
-  random variable and repaired again (``mutation_tries``), and when fewer than
+* Diversity: a particle whose repaired point was already evaluated has one random variable
+  raised a step and is repaired again, a swap (``mutation_tries``), and when fewer than
   ``stagnation_share`` of an iteration's points are new, every particle but the best is
   re-drawn (see :func:`._pso.run_swarm`). Repeated points cost no evaluation (the cache),
   so without this a converged swarm stops spending its budget.
@@ -192,8 +192,9 @@ def run(problem, rng, ev, **o):
         particle but the best is re-drawn uniformly, with a fresh velocity and personal
         best (default 0.25; 0: never).
     mutation_tries : int
-        A particle whose repaired point was already evaluated has it moved one step in one
-        random variable and repaired again, up to this many times (default 2; 0: never).
+        A particle whose repaired point was already evaluated has one random variable of it
+        raised one step (lowered at its top) and is repaired again, a swap with whichever
+        variable the repair lowers, up to this many times (default 2; 0: never).
     remeasure : bool
         Black-box problems only (no error table, no sensitivity hook): re-measure the
         estimated sensitivity model around every new global best, at most N + 1

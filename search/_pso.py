@@ -95,16 +95,18 @@ def check_swarm_options(o: dict) -> None:
 
 
 def _mutate(idx, rng, upper):
-    """Move one random variable of each index point one step up or down (kept in range)."""
+    """Raise one random variable of each index point by one step (lower it if at its top).
+
+    On a point that uses its budget, the repair that follows must then lower another
+    variable: a swap, the move between neighbouring budget-feasible points. (A plain
+    lowering would either waste budget or, with refill, be undone.)
+    """
     P, n = idx.shape
     out = idx.copy()
     j = rng.integers(0, n, P)
-    step = np.where(rng.random(P) < 0.5, -1, 1)
     ar = np.arange(P)
     top = upper.astype(np.int64)[j]
-    # at a bound, the only move is inwards
-    step = np.where(out[ar, j] + step < 0, 1, np.where(out[ar, j] + step > top, -1, step))
-    out[ar, j] = np.clip(out[ar, j] + step, 0, top)
+    out[ar, j] = np.where(out[ar, j] < top, out[ar, j] + 1, np.maximum(out[ar, j] - 1, 0))
     return out
 
 
@@ -139,8 +141,9 @@ def run_swarm(
           uniformly in the box with a fresh velocity, and its personal best is reset to
           its next point;
         * ``mutation_tries``: a particle whose prepared point was already evaluated has
-          that point moved one step in one random variable and prepared again, up to this
-          many times, so the iteration's evaluations go to new points.
+          one random variable of that point raised one step (lowered at its top) and the
+          result prepared again -- a swap, once the repair lowers another -- up to this many
+          times, so the iteration's evaluations go to new points.
     first_position : numpy.ndarray of int64 (N,), optional
         Initial index position of particle 0 (the ``x0`` option, in widths, overrides it).
     on_best : callable, optional
