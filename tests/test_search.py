@@ -396,6 +396,10 @@ def test_gcpso_spends_its_budget_and_keeps_particles_apart():
     off = minimize(p, "gcpso", seed=0, stagnation_share=0, mutation_tries=0, tie_jitter=0,
                    **opts)
     assert off.n_evals < 0.5 * r.n_evals
+    # the stagnation re-draw alone already keeps most evaluations new
+    redraw = minimize(p, "gcpso", seed=0, mutation_tries=0, **opts)
+    no_redraw = minimize(p, "gcpso", seed=0, mutation_tries=0, stagnation_share=0, **opts)
+    assert redraw.n_evals > 1.5 * no_redraw.n_evals
 
 
 def test_gcpso_larger_budget_is_no_worse_and_spent():
