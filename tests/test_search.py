@@ -415,6 +415,9 @@ def test_random_with_repair_never_evaluates_infeasible():
     r = minimize(p, "random", seed=2, n_evals=400, batch_size=100, repair=True)
     assert r.n_infeasible == 0 and r.feasible
     assert np.all(p.base.cost(p.all_seen()) <= np.asarray(p.budgets))
+    again = minimize(NONSEP["quadratic"](), "random", seed=2, n_evals=400, batch_size=100,
+                     repair=True)
+    assert _signature(again) == _signature(r)
 
 
 @pytest.mark.parametrize(
