@@ -6,6 +6,10 @@ z[a, k] = z[b, k] (tied variables take the same width).
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_array
@@ -19,6 +23,27 @@ HANDLES_TIES = True
 #: The objective is shifted per variable and scaled to span [0, _OBJ_SCALE] so HiGHS's
 #: absolute gap tolerance (1e-6) is negligible against it.
 _OBJ_SCALE = 1e7
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    """Send file descriptor 1 to the null device for the duration.
+
+    HiGHS's C++ code writes some diagnostics (``HighsMipSolverData::...``) straight to the
+    process's stdout, past ``disp=False`` and past ``sys.stdout``; only a descriptor-level
+    redirect silences them. Python-level output is flushed first so nothing is lost.
+    """
+    fd = 1  # the C library writes to descriptor 1, whatever sys.stdout is now
+    if sys.stdout is not None:
+        sys.stdout.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
 
 
 def run(problem, rng, ev, time_limit):
@@ -57,8 +82,9 @@ def run(problem, rng, ev, time_limit):
     options = {"mip_rel_gap": 0.0}
     if time_limit is not None:
         options["time_limit"] = float(time_limit)
-    res = milp(obj, integrality=np.ones(nz), bounds=Bounds(0, 1), constraints=cons,
-               options=options)
+    with _quiet_stdout():
+        res = milp(obj, integrality=np.ones(nz), bounds=Bounds(0, 1), constraints=cons,
+                   options=options)
     if res.status != 0 or res.x is None:
         raise RuntimeError(f"ilp: HiGHS must prove an optimum, but it returned {res.message!r}")
     idx = np.array([int(np.argmax(res.x[off[i]:off[i + 1]])) for i in range(n)])

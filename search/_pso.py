@@ -94,6 +94,22 @@ def check_swarm_options(o: dict) -> None:
             )
 
 
+def _mutate(idx, rng, upper):
+    """Raise one random variable of each index point by one step (lower it if at its top).
+
+    On a point that uses its budget, the repair that follows must then lower another
+    variable: a swap, the move between neighbouring budget-feasible points. (A plain
+    lowering would either waste budget or, with refill, be undone.)
+    """
+    P, n = idx.shape
+    out = idx.copy()
+    j = rng.integers(0, n, P)
+    ar = np.arange(P)
+    top = upper.astype(np.int64)[j]
+    out[ar, j] = np.where(out[ar, j] < top, out[ar, j] + 1, np.maximum(out[ar, j] - 1, 0))
+    return out
+
+
 def run_swarm(
     problem,
     rng: np.random.Generator,
@@ -102,22 +118,44 @@ def run_swarm(
     score: Callable,
     prepare: Callable | None = None,
     first_position: np.ndarray | None = None,
+    on_best: Callable | None = None,
 ):
     """Run the swarm loop; return the best position's indices and its error and cost.
+
+    Positions stay continuous. Each iteration evaluates the rounded positions, or with
+    ``prepare`` (GC-PSO) a repaired copy of them; personal and global bests store the
+    points actually evaluated, so with a repair they are feasible.
 
     Parameters
     ----------
     score : callable
         ``score(err, cost, it) -> fitness`` (lower is better), float64 (n,).
     prepare : callable, optional
-        ``prepare(I) -> I`` applied to rounded index positions before evaluation (GC-PSO
-        repair); the result replaces the particles' positions.
+        ``prepare(I) -> I'`` maps rounded index positions (int64 (P, N)) to the points
+        evaluated (GC-PSO repair); the positions themselves are not changed. Only with it
+        do the diversity options ``stagnation_share`` and ``mutation_tries`` (read from
+        ``o``, default 0: off) apply:
+
+        * ``stagnation_share``: when fewer than this share of the particles' prepared points
+          are new (not evaluated before), every particle but the best is re-drawn
+          uniformly in the box with a fresh velocity, and its personal best is reset to
+          its next point;
+        * ``mutation_tries``: a particle whose prepared point was already evaluated has
+          one random variable of that point raised one step (lowered at its top) and the
+          result prepared again -- a swap, once the repair lowers another -- up to this many
+          times, so the iteration's evaluations go to new points.
     first_position : numpy.ndarray of int64 (N,), optional
         Initial index position of particle 0 (the ``x0`` option, in widths, overrides it).
+    on_best : callable, optional
+        ``on_best(I)`` is called with the index point of every new global best (GC-PSO
+        re-measures its black-box error model there); it may evaluate up to N + 1 points,
+        and is skipped when that could break ``max_evals``.
     """
     n, P, T = problem.n_var, int(o["n_particles"]), int(o["n_iter"])
     upper = (problem.n_choices - 1).astype(np.float64)
     v_max = upper / 2 if o["v_max"] is None else np.broadcast_to(float(o["v_max"]), (n,))
+    stagnation = float(o.get("stagnation_share", 0.0)) if prepare is not None else 0.0
+    tries = int(o.get("mutation_tries", 0)) if prepare is not None else 0
     x = rng.uniform(0.0, 1.0, (P, n)) * upper
     v = rng.uniform(-1.0, 1.0, (P, n)) * v_max
     if o.get("x0") is not None:
@@ -128,25 +166,49 @@ def run_swarm(
         first_position = problem.to_index(x0[None, :])[0]
     if first_position is not None:
         x[0] = first_position
-    pbest = pb_err = pb_cost = pb_fit = None
+    pbest = pb_idx = pb_err = pb_cost = pb_fit = None
+    g, g_fit = 0, np.inf
     for it in range(T):
         # The first iteration always runs, so a swarm always has a best.
         if it > 0 and o["max_evals"] is not None and ev.n_evals + P > o["max_evals"]:
             break
         idx = np.rint(x).astype(np.int64)
+        reset = np.zeros(P, dtype=bool)
         if prepare is not None:
             idx = prepare(idx)
-            x = idx.astype(np.float64)
+            if stagnation > 0 or tries > 0:
+                dup = ev.seen(problem.to_width(idx))
+                if pbest is not None and stagnation > 0 and 1 - dup.mean() < stagnation:
+                    reset[:] = True
+                    reset[g] = False
+                    m = int(reset.sum())
+                    x[reset] = rng.uniform(0.0, 1.0, (m, n)) * upper
+                    v[reset] = rng.uniform(-1.0, 1.0, (m, n)) * v_max
+                    idx[reset] = prepare(np.rint(x[reset]).astype(np.int64))
+                    dup = ev.seen(problem.to_width(idx))
+                for _ in range(tries):
+                    if not dup.any():
+                        break
+                    idx[dup] = prepare(_mutate(idx[dup], rng, upper))
+                    dup = ev.seen(problem.to_width(idx))
         err, cost = ev(problem.to_width(idx))
+        # PPSO's personal best is the continuous position that scored best; GC-PSO's is
+        # the repaired (feasible) point that was evaluated
+        at = x if prepare is None else idx.astype(np.float64)
         if pbest is None:
-            pbest, pb_idx, pb_err, pb_cost = x.copy(), idx.copy(), err.copy(), cost.copy()
+            pbest, pb_idx, pb_err, pb_cost = at.copy(), idx.copy(), err.copy(), cost.copy()
         else:
             # Penalties may grow with the iteration, so personal bests are re-scored.
-            better = score(err, cost, it) < score(pb_err, pb_cost, it)
-            pbest[better], pb_idx[better] = x[better], idx[better]
+            better = (score(err, cost, it) < score(pb_err, pb_cost, it)) | reset
+            pbest[better], pb_idx[better] = at[better], idx[better]
             pb_err[better], pb_cost[better] = err[better], cost[better]
         pb_fit = score(pb_err, pb_cost, it)
         g = int(np.argmin(pb_fit))
+        if on_best is not None and pb_fit[g] < g_fit and (
+            o["max_evals"] is None or ev.n_evals + n + 1 + P <= o["max_evals"]
+        ):
+            on_best(pb_idx[g])
+        g_fit = pb_fit[g]
         r1 = rng.random((P, n))
         r2 = rng.random((P, n))
         w = inertia(o["w"], o["w_schedule"], it, T)

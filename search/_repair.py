@@ -56,11 +56,30 @@ def _take(E, ix):
     return np.take_along_axis(E, ix[:, :, None], axis=2)[:, :, 0]
 
 
-def repair(ix, E, costs: CostModel, budgets):
+def _pick(key, rng, jitter, best):
+    """Per row, the column of the best ``key`` (``best``: np.argmin or np.argmax).
+
+    With a generator, every key is first scaled by a factor in [1, 1 + jitter] drawn per
+    row and column, so near-ties (within ``jitter``, relative) are broken at random per
+    particle, and exact ties (equal keys, e.g. zeros) are broken uniformly at random.
+    """
+    if rng is None:
+        return best(key, axis=1)
+    u = rng.random(key.shape)
+    if jitter > 0:
+        with np.errstate(invalid="ignore"):
+            noisy = key * (1.0 + jitter * u)
+        key = np.where(np.isfinite(key), noisy, key)
+    target = (np.min if best is np.argmin else np.max)(key, axis=1, keepdims=True)
+    return np.argmax(np.where(key == target, u + 1.0, 0.0), axis=1)
+
+
+def repair(ix, E, costs: CostModel, budgets, rng=None, jitter: float = 0.0):
     """Lower variables one step at a time until every budget holds.
 
     Each step lowers, per over-budget particle, the variable with the smallest estimated
-    error increase per unit of (budget-normalized) cost saved.
+    error increase per unit of (budget-normalized) cost saved; with ``rng``, near-ties
+    (within ``jitter``, relative) and ties are broken at random per particle.
 
     Parameters
     ----------
@@ -70,6 +89,10 @@ def repair(ix, E, costs: CostModel, budgets):
         Error model.
     costs : CostModel
     budgets : numpy.ndarray of int64, (nb,)
+    rng : numpy.random.Generator, optional
+        Breaks ties and near-ties at random; None: the lowest index wins (deterministic).
+    jitter : float
+        Relative width of a near-tie (>= 0; 0.05: ratios within 5 % count as tied).
 
     Returns
     -------
@@ -90,7 +113,7 @@ def repair(ix, E, costs: CostModel, budgets):
         over = (C[active] > B)[:, None, :]
         wgt = (saved * over / scale).sum(axis=2)
         ratio = np.where((ixa > 0) & (wgt > 0), derr / np.maximum(wgt, _TINY), np.inf)
-        j = np.argmin(ratio, axis=1)
+        j = _pick(ratio, rng, jitter, np.argmin)
         ar = np.arange(active.size)
         ok = np.isfinite(ratio[ar, j])
         if not ok.all():
@@ -107,12 +130,12 @@ def repair(ix, E, costs: CostModel, budgets):
     return ix
 
 
-def refill(ix, E, costs: CostModel, budgets):
+def refill(ix, E, costs: CostModel, budgets, rng=None, jitter: float = 0.0):
     """Raise variables one step at a time while the budgets allow.
 
     Each step raises, per particle, the variable with the largest estimated error decrease
     per unit of (budget-normalized) cost added among the steps that fit; stops when no step
-    fits or none lowers the estimated error.
+    fits or none lowers the estimated error. ``rng`` and ``jitter`` as in :func:`repair`.
     """
     ix = ix.copy()
     B = np.asarray(budgets, dtype=np.int64)
@@ -130,7 +153,7 @@ def refill(ix, E, costs: CostModel, budgets):
         fits = (ixa < top) & np.all(added <= slack, axis=2) & (gain > 0)
         wgt = (np.maximum(added, 0) / scale).sum(axis=2)
         ratio = np.where(fits, gain / np.maximum(wgt, _TINY), -np.inf)
-        j = np.argmax(ratio, axis=1)
+        j = _pick(ratio, rng, jitter, np.argmax)
         ar = np.arange(active.size)
         ok = fits[ar, j]
         ix[active[ok], j[ok]] += 1

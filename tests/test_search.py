@@ -81,7 +81,8 @@ class _CoupledError:
     def __call__(self, X):
         base = self.sep.error(X)
         d = np.diff(X.astype(np.float64), axis=1)
-        return base + 0.1 * base.mean() * np.tanh((d**2 * self.weights[1:]).sum(axis=1) / 50)
+        # per row: an error must not depend on the other candidates of the batch
+        return base + 0.1 * base * np.tanh((d**2 * self.weights[1:]).sum(axis=1) / 50)
 
 
 # ---- exact solvers agree -------------------------------------------------------------
@@ -214,13 +215,233 @@ def test_gcpso_finds_brute_force_optimum_on_tiny_coupled_problem():
     rng = np.random.default_rng(11)
     p = _coupled_problem(rng, 4, 3, budget_fraction=0.5)
     ref_err, ref_x = _brute_force(p)
-    # Without refill the swarm explores non-maximal points and finds the optimum; with
-    # refill (driven by the estimated, separable sensitivity model) it is only bounded.
-    r = minimize(p, "gcpso", n_particles=20, n_iter=20, refill=False)
-    assert r.error == pytest.approx(ref_err, rel=1e-12)
-    assert r.x == tuple(ref_x)
-    r = minimize(p, "gcpso", n_particles=20, n_iter=20)
-    assert r.feasible and r.error >= ref_err * (1 - 1e-12)
+    for refill in (False, True):
+        r = minimize(p, "gcpso", n_particles=20, n_iter=20, refill=refill)
+        assert r.error == pytest.approx(ref_err, rel=1e-12)
+        assert r.x == tuple(ref_x)
+
+
+# ---- GC-PSO on black-box problems: the estimated model, the swarm, the budget --------
+
+
+def _power_law(rng, n, budget_fraction=0.5):
+    """Separable, error exactly a_i 4**-(b - 2): the shape GC-PSO's estimated model assumes."""
+    choices = [tuple(range(2, 9))] * n
+    a = 10.0 ** rng.uniform(0, 3, n)
+    m = rng.integers(1, 9, n)
+    w = np.arange(2, 9)
+    errs = [ai * 4.0 ** -(w - 2) for ai in a]
+    costs = [mi * w for mi in m]
+    lo, hi = int(sum(c[0] for c in costs)), int(sum(c[-1] for c in costs))
+    budget = lo + int(budget_fraction * (hi - lo))
+    return SeparableProblem(errs, costs, budget, choices)
+
+
+def _black_box(sep, budget=None):
+    """The same problem as a FunctionProblem without a sensitivity hook."""
+    return FunctionProblem(sep.choices, sep.budgets if budget is None else budget,
+                           sep.error, sep.cost)
+
+
+def _repairer(problem, **opts):
+    from bitsmith.search._evaluator import Evaluator
+    from bitsmith.search._gcpso import DEFAULTS, make_repairer
+
+    ev = Evaluator(problem)
+    prepare, _, remeasure = make_repairer(problem, None, ev, {**DEFAULTS, **opts})
+    return prepare, remeasure, ev
+
+
+def test_black_box_model_is_positive_and_exact_on_power_law():
+    """The estimate from evaluations (no hook) has the true per-step error differences."""
+    sep = _power_law(np.random.default_rng(21), 12)
+    from bitsmith.search._evaluator import Evaluator
+    from bitsmith.search._gcpso import _EstimatedModel
+
+    model = _EstimatedModel(_black_box(sep), Evaluator(_black_box(sep)), 4.0)
+    model.measure(np.zeros(12, dtype=np.int64))
+    true_step = sep.error_table[:, 0] - sep.error_table[:, 1]
+    assert np.all(model.s > 0)
+    np.testing.assert_allclose(model.s, true_step, rtol=1e-12)
+    # base 4 extends it to every width: differences equal the table's
+    np.testing.assert_allclose(np.diff(model.table[0], axis=1), np.diff(sep.error_table, axis=1),
+                               rtol=1e-9)
+
+
+def test_black_box_repair_and_refill_choose_best_ratio_variable():
+    sep = _power_law(np.random.default_rng(22), 10)
+    m = sep.cost_table[0, :, 0] // 2  # cost m_i b: m_i per bit
+    top = np.full(10, 6)
+    full = int(sep.cost(sep.to_width(top[None]))[0, 0])
+    # one bit over the all-maximum cost: one lowering step is enough
+    prepare, _, _ = _repairer(_black_box(sep, full - 1), refill=False)
+    got = prepare(top[None])[0]
+    ratio = (sep.error_table[:, 5] - sep.error_table[:, 6]) / m
+    want = top.copy()
+    want[np.argmin(ratio)] -= 1
+    assert got.tolist() == want.tolist()
+    # room for exactly the best-ratio raise from the all-minimum point, nothing after it
+    low = np.zeros(10, dtype=np.int64)
+    base = int(sep.cost(sep.to_width(low[None]))[0, 0])
+    gain = (sep.error_table[:, 0] - sep.error_table[:, 1]) / m
+    best = int(np.argmax(gain))
+    prepare, _, _ = _repairer(_black_box(sep, base + int(m[best])), refill=True)
+    got = prepare(low[None])[0]
+    want = low.copy()
+    want[best] += 1
+    assert got.tolist() == want.tolist()
+
+
+def test_black_box_gcpso_matches_exact_optimum_and_refill_matters():
+    sep = _power_law(np.random.default_rng(23), 12)
+    opt = minimize(sep, "mckp_dp").error
+    box = _black_box(sep)
+    on = minimize(box, "gcpso", seed=1, n_particles=20, n_iter=60, refill=True)
+    off = minimize(box, "gcpso", seed=1, n_particles=20, n_iter=60, refill=False)
+    assert on.error == pytest.approx(opt, rel=1e-12)
+    assert _signature(on) != _signature(off)
+
+
+def _quadratic(rng, n, k):
+    """Non-separable: u^T A u with interacting amplitudes u_i = s_i 2**-(b_i - 2)."""
+    choices = [tuple(range(2, 2 + k))] * n
+    M = rng.standard_normal((n, n))
+    m = rng.integers(1, 9, n)
+    lo, hi = int(m.sum() * 2), int(m.sum() * (1 + k))
+    p = FunctionProblem(choices, lo + (hi - lo) // 2,
+                        _QuadraticError(10.0 ** rng.uniform(0, 2, n), M @ M.T / n + 0.2 * np.eye(n)),
+                        _LinearCost(m))
+    return p
+
+
+class _QuadraticError:
+    def __init__(self, scale, A):
+        self.scale, self.A = scale, A
+
+    def __call__(self, X):
+        u = self.scale * 2.0 ** -(X - 2.0)
+        return np.einsum("ni,ij,nj->n", u, self.A, u)
+
+
+class _LinearCost:
+    def __init__(self, m):
+        self.m = m
+
+    def __call__(self, X):
+        return (X * self.m).sum(axis=1)
+
+
+class _MinimaxFir:
+    """max |A_q(w) - A(w)| of a symmetric FIR, variable j = fractional bits of pair j."""
+
+    def __init__(self, h_half):
+        k = np.arange(h_half.size)
+        w = np.linspace(0, np.pi, 128)
+        self.h = h_half
+        self.basis = np.where(k[:, None] == 0, 1.0, 2.0) * np.cos(k[:, None] * w)
+
+    def __call__(self, X):
+        step = 2.0 ** X
+        q = np.where(X == 0, 0.0, np.round(self.h * step) / step)
+        return np.abs((q - self.h) @ self.basis).max(axis=1)
+
+
+def _pruned_fir(numtaps=11, widths=(0, 2, 3, 4, 5, 6)):
+    from scipy.signal import remez
+
+    h = remez(numtaps, [0, 0.15, 0.27, 0.5], [1, 0], fs=1.0)[numtaps // 2:]
+    n = h.size
+    m = np.where(np.arange(n) == 0, 1, 2)
+    budget = int(m.sum() * 4)
+    return FunctionProblem([widths] * n, budget, _MinimaxFir(h), _LinearCost(m))
+
+
+NONSEP = {
+    "quadratic": lambda: _quadratic(np.random.default_rng(31), 6, 5),
+    "fir_pruned": _pruned_fir,
+    "coupled": lambda: _coupled_problem(np.random.default_rng(32), 6, 5),
+}
+
+
+@pytest.mark.parametrize("family", sorted(NONSEP))
+def test_gcpso_hits_brute_force_optimum_on_non_separable(family):
+    p = NONSEP[family]()
+    ref_err, _ = _brute_force(p)
+    hits = 0
+    for seed in range(5):
+        r = minimize(p, "gcpso", seed=seed, n_particles=20, n_iter=100, max_evals=2000)
+        assert r.feasible and r.n_infeasible == 0 and r.error >= ref_err * (1 - 1e-12)
+        hits += r.error <= ref_err * (1 + 1e-12)
+    assert hits >= 4
+
+
+@pytest.mark.parametrize("family", sorted(NONSEP))
+def test_gcpso_never_evaluates_infeasible_non_separable(family):
+    p = Recording(NONSEP[family]())
+    r = minimize(p, "gcpso", seed=3, n_particles=20, n_iter=50)
+    seen = p.all_seen()
+    assert len(seen) == r.n_evals > 0
+    assert np.all(p.base.cost(seen) <= np.asarray(p.budgets))
+    assert r.n_infeasible == 0 and r.feasible
+
+
+def test_gcpso_spends_its_budget_and_keeps_particles_apart():
+    """A converged swarm must not sit on cache hits: the diversity rules keep >= 80 % of
+    the nominal evaluations new; without them most are repeats."""
+    rng = np.random.default_rng(33)
+    p = _coupled_problem(rng, 30, 8)
+    opts = {"n_particles": 20, "n_iter": 100}
+    r = minimize(p, "gcpso", seed=0, **opts)
+    assert r.n_evals >= 0.8 * 20 * 100
+    off = minimize(p, "gcpso", seed=0, stagnation_share=0, mutation_tries=0, tie_jitter=0,
+                   **opts)
+    assert off.n_evals < 0.5 * r.n_evals
+    # the stagnation re-draw alone already keeps most evaluations new
+    redraw = minimize(p, "gcpso", seed=0, mutation_tries=0, **opts)
+    no_redraw = minimize(p, "gcpso", seed=0, mutation_tries=0, stagnation_share=0, **opts)
+    assert redraw.n_evals > 1.5 * no_redraw.n_evals
+
+
+def test_gcpso_larger_budget_is_no_worse_and_spent():
+    p = NONSEP["quadratic"]()
+    small = minimize(p, "gcpso", seed=4, n_particles=20, n_iter=10)
+    large = minimize(p, "gcpso", seed=4, n_particles=20, n_iter=100)
+    assert large.error <= small.error
+    assert large.n_evals > 3 * small.n_evals
+
+
+def test_random_with_repair_never_evaluates_infeasible():
+    p = Recording(NONSEP["quadratic"]())
+    r = minimize(p, "random", seed=2, n_evals=400, batch_size=100, repair=True)
+    assert r.n_infeasible == 0 and r.feasible
+    assert np.all(p.base.cost(p.all_seen()) <= np.asarray(p.budgets))
+    again = minimize(NONSEP["quadratic"](), "random", seed=2, n_evals=400, batch_size=100,
+                     repair=True)
+    assert _signature(again) == _signature(r)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "match"),
+    [
+        ("tie_jitter", -0.1, r"tie_jitter must be >= 0, not -0.1"),
+        ("stagnation_share", 1.5, r"stagnation_share must lie in \[0, 1\], not 1.5"),
+        ("mutation_tries", 1.5, r"mutation_tries must be a non-negative integer, not 1.5"),
+        ("sensitivity_base", 0, r"sensitivity_base must be > 0, not 0"),
+    ],
+)
+def test_gcpso_option_errors(option, value, match):
+    with pytest.raises(ValueError, match=match):
+        minimize(_instance(1), "gcpso", **{option: value}, **FAST_PSO)
+
+
+def test_ilp_prints_nothing(capfd):
+    """HiGHS writes some MIP diagnostics straight to fd 1 (this instance triggers one)."""
+    rng = np.random.default_rng(2)
+    for _ in range(4):
+        p = random_separable(rng, int(rng.integers(20, 201)), int(rng.integers(2, 17)))
+    r = minimize(p, "ilp")
+    assert r.feasible
+    assert capfd.readouterr().out == ""
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -296,6 +517,44 @@ def test_process_executor_matches_in_process():
     with ProcessPoolExecutor(2) as ex:
         r = minimize(p, "gcpso", seed=1, executor=ex, n_particles=8, n_iter=5)
     assert _signature(r) == _signature(ref)
+
+
+class _Counted(SeparableProblem):
+    """Counts how often the parent pickles it."""
+
+    pickles = 0
+
+    def __getstate__(self):
+        type(self).pickles += 1
+        return self.__dict__
+
+
+class _CountingPool(ProcessPoolExecutor):
+    """A process pool that counts tasks and the tasks that carry the pickled problem."""
+
+    def __init__(self, n):
+        super().__init__(n)
+        self.tasks = self.with_problem = 0
+
+    def map(self, fn, *iterables, **kw):
+        args = [list(it) for it in iterables]
+        self.tasks += len(args[0])
+        if fn.__name__ == "_install_and_evaluate":
+            self.with_problem += len(args[0])
+        return super().map(fn, *args, **kw)
+
+
+def test_process_executor_ships_problem_once():
+    base = random_separable(np.random.default_rng(801), 15, 5)
+    p = _Counted(*base.tables(), base.budgets, base.choices)
+    _Counted.pickles = 0
+    ref = minimize(p, "gcpso", seed=1, n_particles=16, n_iter=8)
+    with _CountingPool(2) as ex:
+        r = minimize(p, "gcpso", seed=1, executor=ex, n_particles=16, n_iter=8)
+    assert _signature(r) == _signature(ref)
+    assert _Counted.pickles == 1
+    # only the first batch's chunks can find a worker without the problem
+    assert ex.with_problem <= 16 < ex.tasks
 
 
 # ---- validation and errors -----------------------------------------------------------
