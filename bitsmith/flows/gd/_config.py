@@ -98,13 +98,15 @@ class AllocationConfig(ConfigModel):
     budgets: Annotated[list[int], Field(min_length=1, max_length=64)] = Field(
         [96, 144, 192], description="total-bits budgets sum_i b_i, increasing (bits)")
     methods: Annotated[list[Method], Field(min_length=1)] = Field(
-        ["constant", "linear", "logarithmic", "exponential", "greedy", "ppso", "gcpso"],
+        ["constant", "linear", "logarithmic", "exponential", "ppso", "gcpso"],
         description="methods run at every budget")
     schedule_span_bits: float = Field(8.0, ge=0.0, le=64.0, allow_inf_nan=False,
                                       description="end minus start width of the increasing "
                                                   "schedules before clipping (bits)")
     max_evaluations: int = Field(2000, ge=10, le=10**8, description="evaluation cap of PPSO "
                                  "and GC-PSO (the same for both)")
+    seed_swarms: bool = Field(True, description="start particle 0 of PPSO and GC-PSO at the "
+                              "best schedule of the run (on the search draws)")
     n_particles: int = Field(30, ge=2, le=1000, description="PSO swarm size")
     exact_max_points: int = Field(200_000, ge=1, le=10**8, description="largest enumeration "
                                   "the exact method may do (allocations)")

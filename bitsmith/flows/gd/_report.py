@@ -91,9 +91,14 @@ def _verdicts(cfg, rows):
                     else "matches (difference within the CI)")
             out.append(f"- budget {budget}: GC-PSO {word} PPSO: log10 gap difference "
                        f"{d:+.3f} +- {h:.3f} (paired over seeds) at {by['gcpso']['n_evals_mean']:.0f}"
-                       f" vs {by['ppso']['n_evals_mean']:.0f} mean evaluations; infeasible "
-                       f"evaluations GC-PSO {by['gcpso']['n_infeasible_total']}, PPSO "
-                       f"{by['ppso']['n_infeasible_total']}.")
+                       f" vs {by['ppso']['n_evals_mean']:.0f} mean evaluations per seed; infeasible "
+                       f"evaluations per seed GC-PSO {by['gcpso']['n_infeasible_mean']:.0f}, "
+                       f"PPSO {by['ppso']['n_infeasible_mean']:.0f}.")
+        n_seeds = cfg["evaluation"]["n_seeds"]
+        if "ppso" in by and by["ppso"]["n_feasible"] < n_seeds:
+            out.append(f"- budget {budget}: PPSO found no feasible point in "
+                       f"{n_seeds - by['ppso']['n_feasible']} of {n_seeds} seeds (scored as "
+                       f"gap 1, no progress).")
         for m in ("gcpso", "ppso"):
             if m in by and "constant" in methods:
                 d, h = by[m]["vs_constant_log10_diff"], by[m]["vs_constant_ci95"]
@@ -112,7 +117,8 @@ def write_report(cfg: dict, ctx, spec: GdSpec, pieces: dict, summary: dict) -> d
     _plot_bits(cfg, spec, pieces, out / "bits.png")
     if any(m in cfg["allocation"]["methods"] for m in ("ppso", "gcpso")):
         _plot_convergence(cfg, pieces, out / "convergence.png")
-    checks = {"all_feasible": all(r["all_feasible"] for r in rows)}
+    # PPSO may end over the budget (its penalty is soft): that is reported, not a failure
+    checks = {"all_feasible": all(r["all_feasible"] for r in rows if r["method"] != "ppso")}
     if "gcpso" in cfg["allocation"]["methods"]:
         checks["gcpso_no_infeasible"] = all(r["n_infeasible_total"] == 0 for r in rows
                                             if r["method"] == "gcpso")
@@ -120,7 +126,7 @@ def write_report(cfg: dict, ctx, spec: GdSpec, pieces: dict, summary: dict) -> d
         checks["exact_not_beaten"] = all(r["gap_to_exact_mean"] >= -1e-9 for r in rows)
     has_exact = "exact" in cfg["allocation"]["methods"]
     header = ["budget (bits)", "method", "gap (geo. mean)", "log10 gap +- 95 % CI",
-              "vs constant (dec.)", "evaluations", "infeasible"]
+              "vs constant (dec.)", "evaluations", "infeasible evaluations"]
     if has_exact:
         header.append("gap to exact (search draws)")
     table = []
@@ -129,7 +135,7 @@ def write_report(cfg: dict, ctx, spec: GdSpec, pieces: dict, summary: dict) -> d
               else f"{r['vs_constant_log10_diff']:+.2f} +- {r['vs_constant_ci95']:.2f}")
         line = [r["budget"], r["method"], f"{r['gap_geomean']:.3g}",
                 f"{r['log10_gap_mean']:.2f} +- {r['log10_gap_ci95']:.2f}", vs,
-                f"{r['n_evals_mean']:.0f}", r["n_infeasible_total"]]
+                f"{r['n_evals_mean']:.0f}", f"{r['n_infeasible_mean']:.0f}"]
         if has_exact:
             line.append(f"{100 * r['gap_to_exact_mean']:.3g} %")
         table.append(line)
