@@ -277,3 +277,24 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, patch, message):
     assert __import__("re").search(message, err), err
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml"]
+
+
+@pytest.mark.parametrize("allocation, n_blocks", [("step", 1), ("block", 3), ("step_block", 2)])
+@pytest.mark.parametrize("rule", list(RangeRule))
+def test_noise_model_sensitivity_has_one_positive_value_per_variable(allocation, n_blocks,
+                                                                     rule):
+    from bitsmith.sim.gd import Allocation
+
+    rng = np.random.default_rng(6)
+    data = make_data(Objective.LOGISTIC, "synthetic", 2, 40, 6, 2.0, 0.0, 0.1, rng)
+    spec = GdSpec(objective=Objective.LOGISTIC, n_steps=5, allocation=Allocation(allocation),
+                  n_blocks=n_blocks, range_rule=rule, range_decay=0.7)
+    p = GdProblem(spec, data, 2, 8, spec.n_vars * 4, use_sensitivity=True)
+    x = np.full(spec.n_vars, 4)
+    s = p.sensitivity(x)
+    assert s.shape == (spec.n_vars,) and np.all(s > 0)
+    x[0] = 6  # two more bits: a quarter of a quarter of the sensitivity
+    s2 = p.sensitivity(x)
+    if allocation != "block":
+        assert s2[0] == pytest.approx(s[0] / 16)
+    assert GdProblem(spec, data, 2, 8, spec.n_vars * 4).sensitivity(x) is None

@@ -107,6 +107,9 @@ class AllocationConfig(ConfigModel):
                                  "and GC-PSO (the same for both)")
     seed_swarms: bool = Field(True, description="start particle 0 of PPSO and GC-PSO at the "
                               "best schedule of the run (on the search draws)")
+    gcpso_sensitivity: Literal["model", "estimate"] = Field(
+        "model", description="GC-PSO repair sensitivities: the quantization-noise model "
+                             "of the descent, or estimated by evaluations at all-min_bits")
     n_particles: int = Field(30, ge=2, le=1000, description="PSO swarm size")
     exact_max_points: int = Field(200_000, ge=1, le=10**8, description="largest enumeration "
                                   "the exact method may do (allocations)")

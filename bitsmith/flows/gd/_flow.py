@@ -128,7 +128,8 @@ def solve_piece(cfg: dict, seed: int, s: int, j: int) -> dict:
     train_ss, test_ss = ss.spawn(2)
     train = data_from(cfg, cfg["evaluation"]["n_draws"], np.random.default_rng(train_ss))
     test = data_from(cfg, cfg["evaluation"]["n_test_draws"], np.random.default_rng(test_ss))
-    problem = GdProblem(spec, train, a["min_bits"], a["max_bits"], budget)
+    problem = GdProblem(spec, train, a["min_bits"], a["max_bits"], budget,
+                        use_sensitivity=a["gcpso_sensitivity"] == "model")
     scorer = GdProblem(spec, test, a["min_bits"], a["max_bits"], budget)
     out = {}
     start = None
