@@ -21,18 +21,24 @@ from bitsmith.flows.gd import solve_piece, summarize
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: case name -> config file
+#: case name -> (config file, allocation overrides)
 GD_CASES = {
-    "gd_least_squares": ROOT / "configs/gd/least_squares.yaml",
-    "gd_logistic": ROOT / "configs/gd/logistic.yaml",
-    "gd_small_exact": ROOT / "configs/gd/least_squares_small.yaml",
+    "gd_least_squares": (ROOT / "configs/gd/least_squares.yaml", {}),
+    # both swarms from random starts (no particle at the best schedule): where the penalty
+    # and the repair differ most
+    "gd_least_squares_unseeded": (ROOT / "configs/gd/least_squares.yaml",
+                                  {"seed_swarms": False}),
+    "gd_logistic": (ROOT / "configs/gd/logistic.yaml", {}),
+    "gd_small_exact": (ROOT / "configs/gd/least_squares_small.yaml", {}),
 }
 
 
 def gd_config(case: str, n_seeds: int) -> dict:
     """The validated config of a case with ``n_seeds`` seeds."""
-    _, cfg, _ = load_config(GD_CASES[case])
-    return {**cfg, "evaluation": {**cfg["evaluation"], "n_seeds": int(n_seeds)}}
+    path, over = GD_CASES[case]
+    _, cfg, _ = load_config(path)
+    return {**cfg, "allocation": {**cfg["allocation"], **over},
+            "evaluation": {**cfg["evaluation"], "n_seeds": int(n_seeds)}}
 
 
 def run_gd_case(case: str, n_seeds: int = 10, seed: int = 0) -> dict:

@@ -298,3 +298,14 @@ def test_noise_model_sensitivity_has_one_positive_value_per_variable(allocation,
     if allocation != "block":
         assert s2[0] == pytest.approx(s[0] / 16)
     assert GdProblem(spec, data, 2, 8, spec.n_vars * 4).sensitivity(x) is None
+
+
+@pytest.mark.slow
+def test_two_worker_local_cluster_gives_the_same_bytes(tmp_path):
+    pytest.importorskip("dask.distributed")
+    cfg = _write(tmp_path, SMALL.replace("greedy, ppso, gcpso, exact", "gcpso, exact"))
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert main(["run", str(cfg), "-o", str(a), "-q"]) == 0
+    assert main(["run", str(cfg), "-o", str(b), "-q", "--scheduler", "local:2"]) == 0
+    for name in ("results.json", "summary.json", "report.md", "gap_vs_budget.png"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name

@@ -63,7 +63,8 @@ def _plot_convergence(cfg, pieces, path):
                 ev = np.array(h["n_evals"], float)
                 best = np.array([np.nan if v is None else v for v in h["best_error"]])
                 ok = np.isfinite(best)
-                label = (f"{m}: {infeas}/{evals} infeasible evals" if s == 0 else None)
+                label = (f"{m}: {infeas}/{evals} infeasible evals ({n_seeds} seeds)"
+                         if s == 0 else None)
                 ax.step(ev[ok], best[ok], where="post", color=colors[m],
                         lw=1.4 if s == 0 else 0.5, alpha=1.0 if s == 0 else 0.35,
                         label=label)
