@@ -88,7 +88,9 @@ def gd_verdicts(result: dict) -> list[str]:
                          f"evals {by['gcpso']['n_evals_mean']:.0f} vs "
                          f"{by['ppso']['n_evals_mean']:.0f}; infeasible evals "
                          f"{by['gcpso']['n_infeasible_mean']:.0f} vs "
-                         f"{by['ppso']['n_infeasible_mean']:.0f}")
+                         f"{by['ppso']['n_infeasible_mean']:.0f}; on the search draws "
+                         f"{by['gcpso']['vs_ppso_train_log10_diff']:+.3f} +- "
+                         f"{by['gcpso']['vs_ppso_train_ci95']:.3f}")
         for m in ("gcpso", "ppso"):
             if m in by and "vs_constant_log10_diff" in by[m]:
                 d, h = by[m]["vs_constant_log10_diff"], by[m]["vs_constant_ci95"]

@@ -262,7 +262,12 @@ def test_same_seed_same_bytes_and_executor_gives_the_same_result(tmp_path):
      r"evaluate \d+ allocations: it must be at most exact_max_points 200000"),
     ({"problem: {n_samples: 60, n_features: 6}":
       "problem: {dataset: breast_cancer, n_samples: 60, n_features: null}"},
-     "problem.dataset: breast_cancer is a classification set: it needs objective logistic"),
+     "problem.dataset: breast_cancer is a classification set: it needs objective logistic, "
+     "not 'least_squares'"),
+    ({"descent: {n_steps: 4}": "descent: {n_steps: 4, allocation: block, n_blocks: 2}",
+      "budgets: [12, 18]": "budgets: [6, 8]"},
+     r"allocation.methods: schedules \['linear', 'logarithmic', 'exponential'\] run over "
+     r"the steps: they need allocation step or step_block, not 'block'"),
 ])
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, patch, message):
     text = SMALL
@@ -309,3 +314,27 @@ def test_two_worker_local_cluster_gives_the_same_bytes(tmp_path):
     assert main(["run", str(cfg), "-o", str(b), "-q", "--scheduler", "local:2"]) == 0
     for name in ("results.json", "summary.json", "report.md", "gap_vs_budget.png"):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("descent, problem", [
+    ("{n_steps: 3, allocation: block, n_blocks: 2, range_rule: max_abs}",
+     "{n_samples: 40, n_features: 5}"),
+    ("{n_steps: 2, allocation: step_block, n_blocks: 2, target: iterate, headroom_bits: 3}",
+     "{objective: logistic, n_samples: 40, n_features: 4}"),
+    ("{n_steps: 4, range_rule: geometric, range_decay: 0.7, overflow: wrap}",
+     "{objective: logistic, dataset: breast_cancer, n_samples: 50, n_features: null}"),
+])
+def test_flow_variants_run(tmp_path, descent, problem):
+    text = (SMALL.replace("descent: {n_steps: 4}", f"descent: {descent}")
+            .replace("problem: {n_samples: 60, n_features: 6}", f"problem: {problem}")
+            .replace("budgets: [12, 18]", "budgets: [9, 12]")
+            .replace("constant, linear, logarithmic, exponential, greedy", "constant, greedy"))
+    cfg = _write(tmp_path, text)
+    out = tmp_path / "out"
+    assert main(["run", str(cfg), "-o", str(out), "-q"]) == 0
+    res = json.loads((out / "results.json").read_text())
+    for piece in res["pieces"]:
+        for name, r in piece["methods"].items():
+            assert len(r["x"]) == res["n_vars"]
+            assert r["feasible"] or name == "ppso"
+            assert r["train_gap"] >= piece["methods"]["exact"]["train_gap"] * (1 - 1e-12)

@@ -46,7 +46,8 @@ class ProblemConfig(ConfigModel):
     def _consistent(self):
         if self.dataset == "breast_cancer":
             check(self.objective == "logistic", "dataset",
-                  "breast_cancer is a classification set: it needs objective logistic")
+                  f"breast_cancer is a classification set: it needs objective logistic, "
+                  f"not {self.objective!r}")
             check(self.n_features is None, "n_features",
                   f"breast_cancer has its own 31 coordinates: n_features must be null, not "
                   f"{self.n_features}")

@@ -73,8 +73,8 @@ def _check(cfg: dict, ctx: RunContext) -> GdSpec:
     if spec.allocation is Allocation.BLOCK:
         bad = [m for m in a["methods"] if m in SCHEDULES and m != "constant"]
         if bad:
-            raise ConfigError(f"schedules over the steps need allocation step or "
-                              f"step_block, not block: drop {bad}", file=file,
+            raise ConfigError(f"schedules {bad} run over the steps: they need allocation "
+                              f"step or step_block, not 'block'", file=file,
                               key_path="allocation.methods")
     if "exact" in a["methods"]:
         widths = range(a["min_bits"], a["max_bits"] + 1)
@@ -195,6 +195,8 @@ def summarize(cfg: dict, pieces: dict) -> dict:
         # an answer over the budget is no answer: it scores as no progress (gap 1, w_0)
         lg = {m: np.log10(np.maximum([r["test_gap"] if r["feasible"] else 1.0
                                       for r in per[m]], 1e-300)) for m in methods}
+        lg_train = {m: np.log10(np.maximum([r["train_gap"] if r["feasible"] else 1.0
+                                            for r in per[m]], 1e-300)) for m in methods}
         for m in methods:
             mean, half = _ci(lg[m])
             row = {"budget": int(budget), "method": m, "log10_gap_mean": mean,
@@ -210,6 +212,10 @@ def summarize(cfg: dict, pieces: dict) -> dict:
                     dm, dh = _ci(lg[m] - lg[ref])
                     row[f"vs_{ref}_log10_diff"] = dm
                     row[f"vs_{ref}_ci95"] = dh
+                    # on the search's own draws (the objective the methods minimized)
+                    dm, dh = _ci(lg_train[m] - lg_train[ref])
+                    row[f"vs_{ref}_train_log10_diff"] = dm
+                    row[f"vs_{ref}_train_ci95"] = dh
             if "exact" in methods:
                 gaps = [r["train_gap"] / e["train_gap"] - 1.0
                         for r, e in zip(per[m], per["exact"], strict=True)]

@@ -94,7 +94,10 @@ def _verdicts(cfg, rows):
                        f"{d:+.3f} +- {h:.3f} (paired over seeds) at {by['gcpso']['n_evals_mean']:.0f}"
                        f" vs {by['ppso']['n_evals_mean']:.0f} mean evaluations per seed; infeasible "
                        f"evaluations per seed GC-PSO {by['gcpso']['n_infeasible_mean']:.0f}, "
-                       f"PPSO {by['ppso']['n_infeasible_mean']:.0f}.")
+                       f"PPSO {by['ppso']['n_infeasible_mean']:.0f}. On the search draws (the "
+                       f"objective both minimized): "
+                       f"{by['gcpso']['vs_ppso_train_log10_diff']:+.3f} +- "
+                       f"{by['gcpso']['vs_ppso_train_ci95']:.3f}.")
         n_seeds = cfg["evaluation"]["n_seeds"]
         if "ppso" in by and by["ppso"]["n_feasible"] < n_seeds:
             out.append(f"- budget {budget}: PPSO found no feasible point in "
