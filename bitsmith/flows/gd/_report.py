@@ -159,7 +159,8 @@ def write_report(cfg: dict, ctx, spec: GdSpec, pieces: dict, summary: dict) -> d
         f"{ev['n_test_draws']} fresh test draws, for allocations searched on "
         f"{ev['n_draws']} other draws; over {ev['n_seeds']} seeds (data and search), "
         f"geometric mean and 95 % t-interval of log10. PPSO and GC-PSO get the same "
-        f"evaluation cap ({a['max_evaluations']}); schedules span {a['schedule_span_bits']} "
+        f"evaluation cap ({a['max_evaluations']}; repeated points are cached and not counted, "
+        f"so a swarm that has converged stops below it); schedules span {a['schedule_span_bits']} "
         f"bits before clipping. Seed {ctx.seed}.", "",
         markdown_table(header, table), "",
         "## Verdicts", "", *_verdicts(cfg, rows), "",
