@@ -400,6 +400,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bitsmith: stopped by SIGINT; temporaries removed", file=sys.stderr)
         return EXIT_SIGINT
+    except BrokenPipeError:  # `bitsmith schema fir | head`: the reader went away
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (no flush error at exit)
+        return EXIT_OK
     except Exception as e:
         if _is_tool_error(e):
             return _tool_error(e)

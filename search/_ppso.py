@@ -6,6 +6,8 @@ Infeasible points are evaluated (and counted in ``n_infeasible``).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._pso import SWARM_DEFAULTS, check_swarm_options, run_swarm
@@ -66,7 +68,9 @@ def run(problem, rng, ev, **o):
             pos = viol[viol > 0]
             spread = float(np.ptp(err)) + float(np.abs(err).mean()) + 1e-300
             mu[0] = spread / (pos.min() if pos.size else 1.0)
-        return err + mu[0] * o["penalty_growth"] ** it * viol
+        # the growing weight saturates at float max instead of overflowing (long runs)
+        weight = min(math.exp(min(it * math.log(o["penalty_growth"]), 700.0)), 1e300)
+        return err + mu[0] * weight * viol
 
     idx, err, cost = run_swarm(problem, rng, ev, o, score)
     return problem.to_width(idx), err, cost

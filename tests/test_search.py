@@ -708,3 +708,12 @@ def test_result_is_never_worse_than_best_feasible_evaluated():
         if np.isfinite(h[-1]):
             assert r.feasible
             assert r.error == pytest.approx(h[-1])
+
+
+def test_ppso_penalty_weight_does_not_overflow_on_long_runs():
+    """penalty_growth ** iteration passes float max after ~14,500 iterations at 1.05."""
+    rng = np.random.default_rng(0)
+    p = random_separable(rng, 4, 5)
+    res = minimize(p, method="ppso", seed=0, n_particles=2, n_iter=16_000,
+                   max_evals=40_000)
+    assert np.isfinite(res.error)
