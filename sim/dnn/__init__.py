@@ -15,6 +15,14 @@ from ._models import (
     load_or_train,
     train_digits_model,
 )
+from ._sensitivity import (
+    TraceEstimate,
+    hawq_omega,
+    hutchinson_traces,
+    layer_tensors,
+    mpqco_omega,
+    proxies,
+)
 from ._quant import (
     ACC_BITS,
     Calibration,
@@ -51,5 +59,11 @@ __all__ = [
     "quantize_weight",
     "quantized_accuracy",
     "train_digits_model",
+    "TraceEstimate",
+    "hawq_omega",
+    "hutchinson_traces",
+    "layer_tensors",
+    "mpqco_omega",
+    "proxies",
     "weight_layers",
 ]

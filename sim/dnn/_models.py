@@ -98,14 +98,19 @@ def train_digits_model(arch: str, data, seed: int = 0, epochs: int = 40):
     """
     import torch
 
+    torch.manual_seed(int(seed))  # parameter initialization
+    return _train_module(build_digits_model(arch), data, seed, epochs)
+
+
+def _train_module(model, data, seed: int, epochs: int):
+    import torch
+
     old_threads = torch.get_num_threads()
     old_det = torch.are_deterministic_algorithms_enabled()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     try:
         g = torch.Generator().manual_seed(int(seed))
-        torch.manual_seed(int(seed))  # parameter initialization
-        model = build_digits_model(arch)
         opt = torch.optim.Adam(model.parameters(), lr=3e-3)
         x = torch.as_tensor(data.x_train)
         y = torch.as_tensor(data.y_train)
