@@ -15,14 +15,6 @@ from ._models import (
     load_or_train,
     train_digits_model,
 )
-from ._sensitivity import (
-    TraceEstimate,
-    hawq_omega,
-    hutchinson_traces,
-    layer_tensors,
-    mpqco_omega,
-    proxies,
-)
 from ._quant import (
     ACC_BITS,
     Calibration,
@@ -36,6 +28,14 @@ from ._quant import (
     quantize_weight,
     quantized_accuracy,
     weight_layers,
+)
+from ._sensitivity import (
+    TraceEstimate,
+    hawq_omega,
+    hutchinson_traces,
+    layer_tensors,
+    mpqco_omega,
+    proxies,
 )
 
 __all__ = [

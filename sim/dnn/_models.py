@@ -163,5 +163,5 @@ def load_or_train(arch: str, data, seed: int = 0, epochs: int = 40, split_seed: 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     torch.save(model.state_dict(), tmp)
-    os.replace(tmp, path)  # atomic: a concurrent reader never sees half a file
+    tmp.replace(path)  # atomic: a concurrent reader never sees half a file
     return model, {"path": str(path), "trained": True, "reason": reason}

@@ -214,7 +214,7 @@ def calibrate(model, x_calib: np.ndarray, percentile: float = 100.0,
     h = torch.as_tensor(x_calib, device=dev)
     model.eval()
     with torch.no_grad():
-        for i, o in enumerate(ops):
+        for o in ops:
             if o.kind == "weight":
                 a = h.detach().abs().double().flatten().cpu().numpy()
                 r = float(np.max(a)) if percentile >= 100 else float(np.percentile(a, percentile))

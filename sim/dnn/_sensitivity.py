@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from ._quant import Calibration, quantize_weight, weight_layers
+from ._quant import Calibration, weight_layers
 
 __all__ = ["TraceEstimate", "hawq_omega", "hutchinson_traces", "layer_tensors",
            "mpqco_omega", "proxies"]
@@ -242,9 +242,13 @@ def layer_tensors(model, x: np.ndarray, y: np.ndarray, traces_seed: int = 0, n_p
     wl = weight_layers(model)
     params = [m.weight for _, m in wl]
     acts = {}
-    hs = [m.register_forward_hook(
-        (lambda n: (lambda mod, inp, out: acts.__setitem__(n, inp[0].detach())))(n))
-        for n, m in wl]
+
+    def keep(name):
+        def fn(mod, inp, out):
+            acts[name] = inp[0].detach()
+        return fn
+
+    hs = [m.register_forward_hook(keep(n)) for n, m in wl]
     try:
         loss = _loss(model, torch.as_tensor(x, device=dev), torch.as_tensor(y, device=dev))
         grads = torch.autograd.grad(loss, params, create_graph=True)

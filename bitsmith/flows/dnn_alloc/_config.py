@@ -12,7 +12,21 @@ from ...config import INT64_MAX, ConfigModel, check, resolve_path
 Method = Literal["mckp_greedy", "mckp_dp", "ilp", "gcpso", "evolution", "random", "uniform"]
 Metric = Literal["weight_bytes", "bops", "energy_uj", "latency_cycles"]
 Bits = Annotated[int, Field(ge=1, le=16)]
-ABits = Annotated[int, Field(ge=2, le=16)]
+
+
+def _widths(lo: int, hi: int):
+    def check_list(v: list[int]) -> list[int]:
+        bad = [b for b in v if not lo <= b <= hi]
+        if bad:
+            raise ValueError(f"every width must be between {lo} and {hi} bits, not {bad[0]}")
+        if any(b <= a for a, b in zip(v, v[1:], strict=False)):
+            raise ValueError(f"widths must be strictly increasing, not {v}")
+        return v
+    return AfterValidator(check_list)
+
+
+WBitsList = Annotated[list[int], Field(min_length=1), _widths(1, 16)]
+ABitsList = Annotated[list[int], Field(min_length=1), _widths(2, 16)]
 
 
 def _factory(v: Any, info: ValidationInfo) -> Any:
@@ -78,9 +92,9 @@ class AllocationConfig(ConfigModel):
 
     accelerator: str = Field("bitfusion", description="built-in accelerator the costs come "
                              "from (bitfusion, bitserial, systolic_int8)")
-    w_bits: Annotated[list[Bits], Field(min_length=1)] = Field(
+    w_bits: WBitsList = Field(
         [2, 3, 4, 5, 6, 8], description="weight width choices (bits)")
-    a_bits: Annotated[list[ABits], Field(min_length=1)] = Field(
+    a_bits: ABitsList = Field(
         [8], description="activation width choices (bits); [8] is the weight-only variant")
     pin_first_last: Bits | None = Field(None, description="first and last layer fixed at "
                                         "this width for weights and activations (bits)")
@@ -104,10 +118,6 @@ class AllocationConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _consistent(self):
-        for key in ("w_bits", "a_bits"):
-            v = getattr(self, key)
-            check(all(a < b for a, b in zip(v, v[1:], strict=False)), key,
-                  f"must be strictly increasing, not {v}")
         check(self.accelerator in ("bitfusion", "bitserial", "systolic_int8"), "accelerator",
               f"must be bitfusion, bitserial or systolic_int8, not {self.accelerator!r}")
         return self

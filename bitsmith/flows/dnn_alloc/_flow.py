@@ -10,7 +10,6 @@ ranking and multipoint quantization -> report (Markdown, PNG, JSON with sorted k
 from __future__ import annotations
 
 import importlib.util
-import json
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +143,6 @@ def seed_job(cfg: dict, train_seed: int, run_seed: int, ties: list) -> dict[str,
         mpqco_omega,
         quantize_network,
         quantized_accuracy,
-        train_digits_model,
     )
     from ...sim.fixed import Rounding
     from ._problem import MeasuredProblem, _columns, build_problem, resolution_for, uniform_point

@@ -111,6 +111,9 @@ def _plots(out, cfg, per_seed, agg) -> list[str]:
 def write(cfg: dict, ctx, per_seed: list[dict], extra: dict[str, Any]) -> dict[str, Any]:
     """Write every output file and return the summary."""
     out = ctx.out_dir
+    # whether a checkpoint was trained or loaded differs between runs: not in results.json
+    checkpoints = {str(s["seed"]): s["checkpoint"] for s in per_seed}
+    per_seed = [{k: v for k, v in s.items() if k != "checkpoint"} for s in per_seed]
     agg = aggregate(per_seed)
     gaps = solver_gaps(per_seed)
     doc = {"config": cfg, "per_seed": per_seed, "aggregate": agg, "solver_gaps": gaps,
@@ -192,5 +195,6 @@ def write(cfg: dict, ctx, per_seed: list[dict], extra: dict[str, Any]) -> dict[s
         headline.append(f"budget {best[1]['budget']:.6g} {_UNITS[metric]}: best {best[0]} "
                         f"{100 * best[1]['mean']:.2f} +- {100 * best[1]['std']:.2f} %")
     return {"ok": True, "headline": headline, "files": sorted(files),
+            "checkpoints": checkpoints,
             "solver_gaps": gaps,
             "accuracy": {m: [round(r["mean"], 6) for r in agg[m]] for m in methods}}
