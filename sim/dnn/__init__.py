@@ -6,6 +6,14 @@ torch is imported inside the functions that need it, so importing this package i
 """
 
 from ._data import DigitsData, load_digits_split
+from ._emq import (
+    InvalidProgram,
+    evolve_proxy,
+    program_str,
+    program_values,
+    score_configs,
+    spearman_at,
+)
 from ._models import (
     ARCHS,
     accuracy,
@@ -14,6 +22,12 @@ from ._models import (
     device,
     load_or_train,
     train_digits_model,
+)
+from ._multipoint import (
+    MultipointLayer,
+    channel_gradients,
+    multipoint_allocate,
+    multipoint_channel,
 )
 from ._quant import (
     ACC_BITS,
@@ -60,6 +74,16 @@ __all__ = [
     "quantized_accuracy",
     "train_digits_model",
     "TraceEstimate",
+    "InvalidProgram",
+    "evolve_proxy",
+    "program_str",
+    "program_values",
+    "score_configs",
+    "spearman_at",
+    "MultipointLayer",
+    "channel_gradients",
+    "multipoint_allocate",
+    "multipoint_channel",
     "hawq_omega",
     "hutchinson_traces",
     "layer_tensors",

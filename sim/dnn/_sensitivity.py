@@ -315,6 +315,6 @@ def proxies(calib: Calibration, x: np.ndarray, y: np.ndarray, traces: TraceEstim
     ones = torch.ones((1,) + tuple(np.shape(x)[1:]), dtype=torch.float64, device=dev)
     sm(ones).sum().backward()
     for j, (_, m) in enumerate(weight_layers(sm)):
-        out["synflow"][j] = float((m.weight * m.weight.grad).abs().sum())
+        out["synflow"][j] = float((m.weight.detach() * m.weight.grad).abs().sum())
     model.zero_grad()
     return out
