@@ -129,7 +129,8 @@ def _cfg(workdir, **patch):
              "sensitivity": {"kind": "hessian", "max_probes": 16, "rel_tol": 0.5},
              "allocation": {**d["allocation"], "sweep": [0.3],
                             "methods": ["mckp_greedy", "mckp_dp", "ilp", "uniform", "gcpso"],
-                            "search_evals": 20, "search_images": 40}}
+                            "search_evals": 20, "search_images": 40},
+             "mqbench": {"enabled": False}, "multipoint": {"enabled": False}}
     d.update(small)
     for k, v in patch.items():
         d[k] = {**d.get(k, {}), **v} if isinstance(v, dict) else v
@@ -149,6 +150,23 @@ def test_flow_small_run_and_reproducible(workdir, capsys):
     assert doc["solver_gaps"]["dp_ilp_agree"]
     assert {r["method"] for r in doc["per_seed"][0]["results"]} == {
         "mckp_greedy", "mckp_dp", "ilp", "uniform", "gcpso"}
+
+
+@pytest.mark.slow
+def test_flow_with_mqbench_and_multipoint(workdir, capsys):
+    cfg = _cfg(workdir, mqbench={"enabled": True, "n_configs": 20, "generations": 2},
+               multipoint={"enabled": True, "bits": 2},
+               sensitivity={"kind": "mpqco", "min_probes": 4, "max_probes": 8,
+                            "rel_tol": 0.5})
+    assert main(["run", str(cfg), "-o", "a", "-q"]) == 0
+    doc = json.loads((workdir / "a/results.json").read_text())
+    sp = doc["mqbench"]["spearman"]
+    assert {"hessian", "fisher", "snip", "plain", "synflow", "ompq", "params", "hawq_omega",
+            "mpqco_omega", "evolved"} <= set(sp)
+    assert all(len(v) == 3 for v in sp.values())
+    assert doc["multipoint"]["rows"]
+    report = (workdir / "a/report.md").read_text()
+    assert "Spearman" in report and "Multipoint" in report
 
 
 BAD_FACTORY = '''
