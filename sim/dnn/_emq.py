@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats
 
 __all__ = ["UNARY", "BINARY", "REDUCE", "evolve_proxy", "program_str", "program_values",
            "spearman_at", "score_configs"]
@@ -90,6 +89,8 @@ def spearman_at(score: np.ndarray, acc: np.ndarray, k: float) -> float:
     top = np.argsort(-score, kind="stable")[:n]
     if np.ptp(score[top]) == 0 or np.ptp(acc[top]) == 0:
         return float("nan")
+    from scipy import stats
+
     return float(stats.spearmanr(score[top], acc[top]).statistic)
 
 

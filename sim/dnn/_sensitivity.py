@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from ._quant import Calibration, weight_layers
 
@@ -67,6 +66,8 @@ def _interval(samples: np.ndarray, confidence: float):
     if n < 2:
         return mean, np.full_like(mean, np.inf), np.full_like(mean, np.inf)
     std = samples.std(axis=0, ddof=1)
+    from scipy import stats
+
     t = stats.t.ppf(0.5 + confidence / 2, n - 1)
     return mean, t * std / np.sqrt(n), std
 
