@@ -143,3 +143,14 @@ def test_mpqco_omega_decreases_with_bits(trained):
                              [4, 8])
     assert ow.shape == (6, 3) and oa.shape == (6, 2)
     assert np.all(np.diff(ow, axis=1) < 0) and np.all(np.diff(oa, axis=1) < 0)
+
+
+def test_mlp_paths_agree(tmp_path):
+    data = dnn.load_digits_split(0)
+    model, _ = dnn.load_or_train("digits_mlp", data, seed=1, epochs=2, cache_dir=tmp_path)
+    calib = dnn.calibrate(model, data.x_calib, percentile=99.9)
+    for wb, ab in (([3, 5, 2], [8, 4, 6]), ([8, 8, 8], [8, 8, 8])):
+        q = dnn.quantize_network(calib, wb, ab, Rounding.ROUND_HALF_UP)
+        for f, e in zip(dnn.fake_forward(q, data.x_test, return_all=True),
+                        dnn.integer_forward(q, data.x_test, return_all=True), strict=True):
+            np.testing.assert_array_equal(f, e)
