@@ -142,7 +142,13 @@ def _cfg(workdir, **patch):
 def test_flow_small_run_and_reproducible(workdir, capsys):
     cfg = _cfg(workdir)
     assert main(["run", str(cfg), "-o", "a", "-q"]) == 0
+    # a corrupt checkpoint is retrained (deterministically: same results), not fatal
+    ckpts = list((workdir / "cache" / "dnn").glob("*.pt"))
+    assert len(ckpts) == 1
+    ckpts[0].write_bytes(b"\x00garbage")
     assert main(["run", str(cfg), "-o", "b", "-q"]) == 0
+    summary = json.loads((workdir / "b/summary.json").read_text())
+    assert "unreadable" in json.dumps(summary)
     for f in ("results.json", "report.md", "accuracy_vs_budget.png", "bits_per_layer.png",
               "hessian_traces.png"):
         assert (workdir / "a" / f).read_bytes() == (workdir / "b" / f).read_bytes(), f
