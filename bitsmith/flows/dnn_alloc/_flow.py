@@ -136,6 +136,7 @@ def seed_job(cfg: dict, train_seed: int, run_seed: int, ties: list) -> dict[str,
     from ...sim.dnn import (
         accuracy,
         calibrate,
+        device,
         hawq_omega,
         hutchinson_traces,
         load_digits_split,
@@ -158,9 +159,10 @@ def seed_job(cfg: dict, train_seed: int, run_seed: int, ties: list) -> dict[str,
         model = train_digits_model_from(cfg, data, train_seed)
         info = {"trained": True, "reason": "factory model trained in this run"}
     rounding = Rounding(qc["rounding"])
+    model = model.to(device())  # sensitivities on a GPU when there is one
     calib = calibrate(model, data.x_calib, qc["act_percentile"], qc["clip_search"])
     names = list(calib.names)
-    layers = trace_model(model, torch.zeros((1, 1, 8, 8)))
+    layers = trace_model(model, torch.zeros((1, 1, 8, 8), device=device()))
     wg, ag = _grids(alloc)
     table = cost_table(layers, load_accelerator(alloc["accelerator"]), wg, ag)
     pins = _pins(alloc, len(names))

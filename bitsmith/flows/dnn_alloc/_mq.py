@@ -30,12 +30,12 @@ def sample_configs(n_layers: int, n: int, seed: int) -> np.ndarray:
 
 
 def _model(cfg: dict, seed: int):
-    from ...sim.dnn import load_digits_split, load_or_train
+    from ...sim.dnn import device, load_digits_split, load_or_train
 
     data = load_digits_split(0)
     m = cfg["model"]
     model, _ = load_or_train(m["arch"], data, seed, m["epochs"], cache_dir=m["cache_dir"])
-    return model, data
+    return model.to(device()), data
 
 
 def mq_chunk(cfg: dict, seed: int, configs: list[list[int]]) -> list[float]:
@@ -232,7 +232,8 @@ def multipoint_section(cfg: dict, per_seed: list[dict], seeds) -> dict[str, Any]
     rows = []
     for s in per_seed:
         model, data = _model(cfg, s["seed"])
-        layers = trace_model(model, torch.zeros((1, 1, 8, 8)))
+        layers = trace_model(model, torch.zeros((1, 1, 8, 8),
+                                                device=next(model.parameters()).device))
         for r in s["results"]:
             if r.get("method") != "ilp" or "skipped" in r:
                 continue
