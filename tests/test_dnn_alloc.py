@@ -199,6 +199,8 @@ def make():
                                                     r"name a weight layer"),
     ({"model": {"factory": "bad_model.py:make"}}, r"model\.factory: layer 'bn' is a "
                                                   r"BatchNorm2d"),
+    ({"model": {"arch": "digits_mlp"}, "mqbench": {"enabled": True, "n_configs": 100}},
+     r"mqbench\.n_configs: must not exceed the 27 distinct"),
 ])
 def test_bad_input_exit_2_nothing_written(workdir, capsys, patch, match):
     (workdir / "bad_model.py").write_text(BAD_FACTORY)

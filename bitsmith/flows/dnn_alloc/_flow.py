@@ -86,6 +86,17 @@ def _precheck(cfg: dict, ctx: RunContext):
     if len(layers) != len(names):
         raise ConfigError("every weight layer must be a conv2d or linear module reached "
                           "once per inference", file=f, key_path="model.factory")
+    if cfg["model"]["factory"] is not None:
+        for sec in ("mqbench", "multipoint"):
+            if cfg[sec]["enabled"]:
+                raise ConfigError("is only available for the built-in archs (their "
+                                  "checkpoints are cached); set enabled: false with "
+                                  "model.factory", file=f, key_path=f"{sec}.enabled")
+    n_mq = 3 ** len(names)
+    if cfg["mqbench"]["enabled"] and cfg["mqbench"]["n_configs"] > n_mq:
+        raise ConfigError(f"must not exceed the {n_mq} distinct 2-4-bit configurations of "
+                          f"{len(names)} layers, not {cfg['mqbench']['n_configs']}", file=f,
+                          key_path="mqbench.n_configs")
     alloc = cfg["allocation"]
     ties = []
     for g, group in enumerate(alloc["ties"]):
@@ -272,7 +283,14 @@ def run(cfg: dict, ctx: RunContext) -> dict[str, Any]:
     ctx.log(f"dnn_allocation: {len(names)} layers, {n} seed(s), "
             f"{len(cfg['allocation']['sweep'])} budgets x {len(cfg['allocation']['methods'])} "
             f"methods")
-    per_seed = ctx.map(seed_job, [cfg] * n, seeds, [ctx.seed] * n, [ties] * n)
+    if ctx.executor is None:  # in-process: one progress step per seed
+        bar = ctx.progress("dnn_allocation seeds")
+        per_seed = []
+        for i, s in enumerate(seeds):
+            per_seed.append(seed_job(cfg, s, ctx.seed, ties))
+            bar(i + 1, n)
+    else:
+        per_seed = ctx.map(seed_job, [cfg] * n, seeds, [ctx.seed] * n, [ties] * n)
     extra = {}
     if cfg["mqbench"]["enabled"]:
         from ._mq import mqbench_section
