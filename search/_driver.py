@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _gcpso, _greedy, _ilp, _mckp_dp, _mckp_greedy, _ppso, _random, _uniform
+from . import _evolution, _gcpso, _greedy, _ilp, _mckp_dp, _mckp_greedy, _ppso, _random, _uniform
 from ._evaluator import Evaluator
 from ._problem import Problem, collapse_ties
 
@@ -27,6 +27,7 @@ METHODS: dict[str, ModuleType] = {
     "uniform": _uniform,
     "random": _random,
     "greedy": _greedy,
+    "evolution": _evolution,
 }
 
 

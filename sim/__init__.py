@@ -1,11 +1,11 @@
 """Bit-true simulation: the exact integer arithmetic hardware does, and its error.
 
 Layout: ``fixed`` is the fixed-point core every domain shares; each domain is a subpackage
-(``fir``); ``hdl`` finds the HDL tools and runs the testbenches. The names below are
+(``fir``, ``dnn``: its names stay under ``bitsmith.sim.dnn``); ``hdl`` finds the HDL tools and runs the testbenches. The names below are
 re-exported for convenience (``from bitsmith.sim import FirSpec``).
 """
 
-from . import fir, fixed, gd, receiver
+from . import dnn, fir, fixed, gd, receiver
 from .fir import *  # noqa: F403  (public FIR API, listed in fir.__all__)
 from .fir import __all__ as _fir_all
 from .fixed import (
@@ -34,6 +34,7 @@ __all__ = [
     "saturate",
     "to_float",
     "wrap",
+    "dnn",
     "fir",
     "fixed",
     "gd",

@@ -5,6 +5,7 @@ Importing this package registers every flow (and its config model) by its ``kind
 
 from . import (  # noqa: F401  (each registers its kind)
     dnn,  # "dnn_estimate"
+    dnn_alloc,  # "dnn_allocation"
     fir,  # "fir"
     gd,  # "gd"
     receiver,  # "receiver"

@@ -1,0 +1,156 @@
+"""sim/dnn: PTQ fake-quant vs integer path, Hutchinson vs the exact Hessian, checkpoints,
+and the allocation solvers on the digits model's tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from bitsmith.sim import dnn  # noqa: E402
+from bitsmith.sim.fixed import Rounding  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """The digits CNN after 4 epochs (seconds), calibrated, in a private cache."""
+    torch.set_num_threads(1)
+    data = dnn.load_digits_split(0)
+    cache = tmp_path_factory.mktemp("dnn-cache")
+    model, info = dnn.load_or_train("digits_cnn", data, seed=0, epochs=4, cache_dir=cache)
+    assert info["trained"]
+    return data, model, dnn.calibrate(model, data.x_calib, clip_search=True), cache
+
+
+def _configs():
+    rng = np.random.default_rng(1)
+    out = [([8] * 6, [8] * 6, Rounding.ROUND_HALF_EVEN),
+           ([2] * 6, [4] * 6, Rounding.TRUNCATE),
+           ([12] * 6, [12] * 6, Rounding.ROUND_HALF_UP),   # wide: the float64 path
+           ([1, 2, 3, 4, 5, 6], [8, 7, 6, 5, 4, 3], Rounding.ROUND_TO_ZERO)]
+    for r in Rounding:
+        out.append((list(rng.integers(2, 9, 6)), list(rng.integers(2, 9, 6)), r))
+    return out
+
+
+@pytest.mark.parametrize(("w_bits", "a_bits", "rounding"), _configs())
+def test_fake_and_integer_paths_agree_exactly(trained, w_bits, a_bits, rounding):
+    data, _, calib, _ = trained
+    q = dnn.quantize_network(calib, w_bits, a_bits, rounding)
+    x = data.x_test[:120]
+    fake = dnn.fake_forward(q, x, return_all=True)
+    exact = dnn.integer_forward(q, x, return_all=True)
+    assert len(fake) == len(exact) == 6
+    for f, e in zip(fake, exact, strict=True):
+        assert f.dtype == e.dtype == np.int64
+        np.testing.assert_array_equal(f, e)
+    # the requantized activations really lie on their grids
+    for la, out in zip(q.layers[:-1], exact[:-1], strict=True):
+        assert out.min() >= la.out_fmt.raw_min and out.max() <= la.out_fmt.raw_max
+
+
+def test_w8a8_keeps_float_accuracy(trained):
+    data, model, calib, _ = trained
+    fl = dnn.accuracy(model, data.x_test, data.y_test)
+    q8 = dnn.quantized_accuracy(dnn.quantize_network(calib, [8] * 6, [8] * 6),
+                                data.x_test, data.y_test)
+    assert abs(q8 - fl) <= 0.01
+
+
+def test_quantize_weight_per_channel_symmetric_and_bounds():
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(5, 3, 3, 3)) * np.arange(1, 6)[:, None, None, None]
+    for b in (2, 3, 4, 8):
+        q, s = dnn.quantize_weight(w, b)
+        qm = 2 ** (b - 1) - 1
+        assert q.min() >= -qm and q.max() <= qm and s.shape == (5,)
+        # the largest weight of each channel maps to the top level (no clipping search)
+        np.testing.assert_allclose(np.abs(w).reshape(5, -1).max(1) / s, qm)
+    with pytest.raises(ValueError, match="weight bits must be between 1 and 16, not 17"):
+        dnn.quantize_weight(w, 17)
+
+
+def test_unsupported_layer_is_named():
+    from collections import OrderedDict
+
+    from torch import nn
+
+    net = nn.Sequential(OrderedDict([("c", nn.Conv2d(1, 2, 3)), ("bn", nn.BatchNorm2d(2))]))
+    with pytest.raises(dnn.UnsupportedModelError, match="layer 'bn' is a BatchNorm2d"):
+        dnn.weight_layers(net)
+
+
+def test_corrupt_checkpoint_is_retrained(trained):
+    data, model, _, cache = trained
+    path = dnn.checkpoint_path("digits_cnn", 0, 4, cache_dir=cache)
+    assert path.is_file()
+    path.write_bytes(b"not a checkpoint")
+    m2, info = dnn.load_or_train("digits_cnn", data, seed=0, epochs=4, cache_dir=cache)
+    assert info["trained"] and "unreadable" in info["reason"]
+    # deterministic training: the rebuilt checkpoint is the same model
+    for a, b in zip(model.state_dict().values(), m2.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    m3, info = dnn.load_or_train("digits_cnn", data, seed=0, epochs=4, cache_dir=cache)
+    assert not info["trained"]
+
+
+def _tiny():
+    from torch import nn
+
+    torch.manual_seed(3)
+    return nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 3))
+
+
+def test_hutchinson_agrees_with_exact_hessian_within_interval():
+    """Per-layer Hutchinson traces vs the brute-force block traces of
+    torch.autograd.functional.hessian on a tiny model (9-parameter blocks)."""
+    import torch.nn.functional as F
+
+    model = _tiny().double()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 4))
+    y = rng.integers(0, 3, 32)
+    params = [model[0].weight, model[2].weight]
+    est = dnn.hutchinson_traces(model, x, y, params=params, names=["l1", "l2"],
+                                min_probes=32, max_probes=4000, rel_tol=0.05, seed=0)
+    xt, yt = torch.as_tensor(x), torch.as_tensor(y)
+    shapes = [p.shape for p in params]
+    sizes = [p.numel() for p in params]
+
+    def loss(flat):
+        w1, w2 = torch.split(flat, sizes)
+        h = torch.tanh(F.linear(xt, w1.reshape(shapes[0]), model[0].bias))
+        return F.cross_entropy(F.linear(h, w2.reshape(shapes[1]), model[2].bias), yt)
+
+    flat = torch.cat([p.detach().reshape(-1) for p in params])
+    H = torch.autograd.functional.hessian(loss, flat).numpy()
+    exact = [np.trace(H[:sizes[0], :sizes[0]]), np.trace(H[sizes[0]:, sizes[0]:])]
+    assert est.converged and est.n_probes >= 32
+    for k in range(2):
+        assert abs(est.mean[k] - exact[k]) <= est.halfwidth[k], (est.mean, est.halfwidth,
+                                                                   exact)
+        assert est.halfwidth[k] <= 0.05 * abs(est.mean[k])
+    # one sample per probe and layer; same seed, same samples
+    again = dnn.hutchinson_traces(model, x, y, params=params, min_probes=32,
+                                  max_probes=4000, rel_tol=0.05, seed=0)
+    np.testing.assert_array_equal(est.samples, again.samples)
+
+
+def test_mpqco_omega_decreases_with_bits(trained):
+    data, _, calib, _ = trained
+    ow, oa = dnn.mpqco_omega(calib, data.x_calib[:200], data.y_calib[:200], [2, 4, 8],
+                             [4, 8])
+    assert ow.shape == (6, 3) and oa.shape == (6, 2)
+    assert np.all(np.diff(ow, axis=1) < 0) and np.all(np.diff(oa, axis=1) < 0)
+
+
+def test_mlp_paths_agree(tmp_path):
+    data = dnn.load_digits_split(0)
+    model, _ = dnn.load_or_train("digits_mlp", data, seed=1, epochs=2, cache_dir=tmp_path)
+    calib = dnn.calibrate(model, data.x_calib, percentile=99.9)
+    for wb, ab in (([3, 5, 2], [8, 4, 6]), ([8, 8, 8], [8, 8, 8])):
+        q = dnn.quantize_network(calib, wb, ab, Rounding.ROUND_HALF_UP)
+        for f, e in zip(dnn.fake_forward(q, data.x_test, return_all=True),
+                        dnn.integer_forward(q, data.x_test, return_all=True), strict=True):
+            np.testing.assert_array_equal(f, e)
