@@ -28,7 +28,8 @@ if [ ! -x .venv/bin/python ]; then
     echo "install.sh: creating .venv with $($PY --version)" >&2
     "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 \
+    | grep -v -e "^WARNING: Location" -e "is ignored" || true
 echo "install.sh: pip install -e .[$extras]" >&2
 PYTHONWARNINGS="ignore:Editable installation" .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extras]" 2>&1 \
     | grep -v -e "^WARNING: Location" -e "is ignored" || true
