@@ -34,8 +34,6 @@ from .config import INT64_MAX, ConfigError
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_TOOL, EXIT_INTERNAL = 0, 1, 2, 3, 4
 EXIT_SIGINT, EXIT_SIGTERM = 130, 143
 
-_BITS_RE = re.compile(r"^w(\d+)a(\d+)$")
-
 
 class ToolError(RuntimeError):
     """An external tool (simulator, synthesizer, compiler) is missing or failed (exit 3).
@@ -224,10 +222,12 @@ def _is_tool_error(e: BaseException) -> bool:
 # -- commands --------------------------------------------------------------------------------
 
 def _check_bits_arg(bits: str) -> str:
-    m = _BITS_RE.match(bits.strip())
-    if m:
-        for what, v in (("weight", m.group(1)), ("activation", m.group(2))):
-            if not 1 <= int(v) <= 32:
+    from .hwmodels.dnn import bit_pair  # here, not at import: the package loads torch
+
+    pair = bit_pair(bits.strip())
+    if pair is not None:
+        for what, v in zip(("weight", "activation"), pair, strict=True):
+            if not 1 <= v <= 32:
                 raise ConfigError(f"{what} bits must be 1 to 32, not {v} (in {bits!r})",
                                   key_path="--bits")
         return bits

@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -36,21 +35,17 @@ from ._base import Flow, RunContext, register_flow
 
 __all__ = ["SCHEMA", "parse_bits", "run"]
 
-_BITS_RE = re.compile(r"^w(\d+)a(\d+)$")
-
-
 def _bits_value(v: Any) -> Any:
+    from ..hwmodels.dnn import bit_pair  # here, not at import: the package loads torch
+
     if isinstance(v, str):
-        if not _BITS_RE.match(v):
+        if bit_pair(v) is None:
             raise ValueError(f"must be a bit pair like 'w8a8' or a mapping of layer -> 'w4a8', "
                              f"not {v!r}")
         return v
     if isinstance(v, dict):
         for k, b in v.items():
-            pair_ok = (isinstance(b, str) and _BITS_RE.match(b)) or (
-                isinstance(b, list) and len(b) == 2
-                and all(isinstance(x, int) and not isinstance(x, bool) for x in b))
-            if not pair_ok:
+            if bit_pair(b) is None:
                 raise ValueError(f"@{k}@bits must be like 'w4a8' or [4, 8], not {b!r}")
         return v
     raise ValueError(f"must be a string like 'w8a8' or a mapping of layer -> 'w4a8', not {v!r}")

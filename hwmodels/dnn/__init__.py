@@ -15,7 +15,7 @@ from ._accel import (
     load_accelerator,
     pe_table,
 )
-from ._bits import BitsError, parse_bits
+from ._bits import BITS_RE, BitsError, bit_pair, parse_bits
 from ._cost import (
     METRICS,
     CostTable,
@@ -58,6 +58,8 @@ __all__ = [
     "load_accelerator",
     "pair_code",
     "parse_bits",
+    "bit_pair",
+    "BITS_RE",
     "parse_pair_code",
     "pe_table",
     "trace_model",

@@ -8,9 +8,21 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BitsError", "parse_bits"]
+__all__ = ["BITS_RE", "BitsError", "bit_pair", "parse_bits"]
 
-_BITS_RE = re.compile(r"^w(\d+)a(\d+)$")
+#: A uniform bit pair as text: weight then activation bits, ``w4a8``.
+BITS_RE = re.compile(r"^w(\d+)a(\d+)$")
+
+
+def bit_pair(v: Any) -> tuple[int, int] | None:
+    """``(bw, ba)`` of ``"w4a8"`` or ``[4, 8]``; None when ``v`` is neither (no stripping)."""
+    if isinstance(v, str):
+        m = BITS_RE.match(v)
+        return (int(m.group(1)), int(m.group(2))) if m else None
+    if (isinstance(v, Sequence) and len(v) == 2
+            and all(isinstance(x, int) and not isinstance(x, bool) for x in v)):
+        return int(v[0]), int(v[1])
+    return None
 
 
 class BitsError(ValueError):
@@ -32,13 +44,9 @@ class BitsError(ValueError):
 
 
 def _pair(v: Any, key: str, file: Path | None) -> tuple[int, int]:
-    if isinstance(v, str):
-        m = _BITS_RE.match(v.strip())
-        if m:
-            return int(m.group(1)), int(m.group(2))
-    elif (isinstance(v, Sequence) and len(v) == 2
-          and all(isinstance(x, int) and not isinstance(x, bool) for x in v)):
-        return int(v[0]), int(v[1])
+    pair = bit_pair(v.strip() if isinstance(v, str) else v)
+    if pair is not None:
+        return pair
     raise BitsError(f"bits must look like 'w8a8' or [8, 8] (weight then activation bits), "
                     f"not {v!r}", key, file)
 
@@ -88,7 +96,7 @@ def parse_bits(spec: Any, layer_names: Sequence[str], key: str = "bits",
     """
     names = list(layer_names)
     src = None
-    if isinstance(spec, (str, Path)) and not _BITS_RE.match(str(spec).strip()):
+    if isinstance(spec, (str, Path)) and not BITS_RE.match(str(spec).strip()):
         p = Path(spec)
         if p.suffix.lower() != ".json" and not p.is_file():
             raise BitsError(f"{key} must be like 'w8a8' or a JSON file of per-layer bits, "
