@@ -38,3 +38,25 @@ def require_simulator():
             pytest.skip(message)
 
     return check
+
+
+def _traced(name: str):
+    import torch
+
+    from bitsmith.hwmodels.dnn import trace_model
+    from bitsmith.hwmodels.dnn.models import build
+
+    model, shape = build(name)
+    return trace_model(model, torch.zeros(shape, device="meta"))
+
+
+@pytest.fixture(scope="session")
+def resnet18():
+    """ResNet-18's layers, traced once for every DNN cost test (layers are frozen)."""
+    return _traced("resnet18")
+
+
+@pytest.fixture(scope="session")
+def mobilenet():
+    """MobileNetV2's layers, traced once for every DNN cost test."""
+    return _traced("mobilenet_v2")

@@ -5,7 +5,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from bitsmith.hwmodels.dnn import (
     cost_table,
@@ -15,23 +14,9 @@ from bitsmith.hwmodels.dnn import (
     pair_code,
     parse_pair_code,
     pe_table,
-    trace_model,
 )
-from bitsmith.hwmodels.dnn.models import build
 
 ACCELS = ("bitfusion", "bitserial", "systolic_int8")
-
-
-@pytest.fixture(scope="module")
-def resnet18():
-    m, s = build("resnet18")
-    return trace_model(m, torch.zeros(s, device="meta"))
-
-
-@pytest.fixture(scope="module")
-def mobilenet():
-    m, s = build("mobilenet_v2")
-    return trace_model(m, torch.zeros(s, device="meta"))
 
 
 @pytest.mark.parametrize("bits, area_um2, power_uw", [

@@ -25,18 +25,6 @@ from bitsmith.hwmodels.dnn.models import ZOO, build
 PAIRS = [(bw, ba) for bw in range(2, 9) for ba in range(2, 9)]
 
 
-@pytest.fixture(scope="module")
-def resnet18():
-    m, s = build("resnet18")
-    return trace_model(m, torch.zeros(s, device="meta"))
-
-
-@pytest.fixture(scope="module")
-def mobilenet():
-    m, s = build("mobilenet_v2")
-    return trace_model(m, torch.zeros(s, device="meta"))
-
-
 def _bitfusion(mapping):
     from importlib import resources
 
