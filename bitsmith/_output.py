@@ -152,13 +152,9 @@ def work_dir() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _make_parents(path: Path, created: list[Path] | None = None) -> list[Path]:
-    """Create the missing ancestors of ``path``; return those created (outermost first).
-
-    ``created`` (if given) is appended to as each folder is made, so a failure half way
-    still lets the caller remove what was made.
-    """
-    created = [] if created is None else created
+def _make_parents(path: Path, created: list[Path]) -> None:
+    """Create the missing ancestors of ``path``, appending each to ``created`` as it is made
+    (outermost first), so a failure half way still lets the caller remove what was made."""
     missing = []
     p = path.parent
     while not p.exists():
@@ -167,7 +163,6 @@ def _make_parents(path: Path, created: list[Path] | None = None) -> list[Path]:
     for d in reversed(missing):
         d.mkdir(mode=0o777)
         created.append(d)
-    return created
 
 
 @contextlib.contextmanager
