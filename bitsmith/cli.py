@@ -317,7 +317,7 @@ def _run(args, overrides: dict | None = None, expect_kind: str | None = None) ->
     meta = {"bitsmith": __version__, "kind": kind, "config": str(config), "seed": seed}
     with (_executor(getattr(args, "scheduler", None)) as executor, work_dir() as scratch,
           _temp_in(scratch), output_dir(out, meta) as tmp):
-        ctx = RunContext(config_path=config, out_dir=tmp, work_dir=scratch, seed=seed,
+        ctx = RunContext(config_path=config, out_dir=tmp, seed=seed,
                          quiet=quiet, executor=executor)
         if quiet:
             ctx.log = lambda message: None

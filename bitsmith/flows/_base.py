@@ -99,9 +99,8 @@ class RunContext:
         The configuration file (for messages).
     out_dir : Path
         Where to write results: a staging directory renamed into place on success.
-    work_dir : Path
-        Scratch space (simulator builds, temporary files): a folder without spaces in its
-        path, removed on every exit path.
+        Temporary files go through :mod:`tempfile`: under the CLI it points at the run's
+        space-free scratch folder, removed on every exit path.
     seed : int
         Seed of every random choice of the run.
     log : callable
@@ -115,7 +114,6 @@ class RunContext:
 
     config_path: Path
     out_dir: Path
-    work_dir: Path | None = None
     seed: int = 0
     log: Callable[[str], None] = field(default=lambda msg: print(msg, file=sys.stderr))
     quiet: bool = False
@@ -127,10 +125,6 @@ class RunContext:
         if self.executor is None:
             return [fn(*args) for args in zip(*iterables, strict=True)]
         return list(self.executor.map(fn, *iterables))
-
-    def __post_init__(self):
-        if self.work_dir is None:
-            self.work_dir = self.out_dir.parent / f"{self.out_dir.name}.work"
 
     def progress(self, label: str) -> Callable[[int, int, float | None], None]:
         """A progress callback for a long task (draws nothing for tasks under a second)."""
