@@ -85,8 +85,7 @@ class ConfigModel(BaseModel):
     are (an integer field does not accept ``"5"`` or ``true``; a number field accepts
     integers)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True,
-                              validate_default=False, use_attribute_docstrings=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 def resolve_path(value: str, info: ValidationInfo) -> str:
