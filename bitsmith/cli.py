@@ -323,6 +323,8 @@ def _run(args, overrides: dict | None = None, expect_kind: str | None = None) ->
             ctx.log = lambda message: None
         summary = flow.run(cfg, ctx)
         summary = {"kind": kind, "config": str(config), "seed": seed, **summary}
+        if ctx.warnings:
+            summary["warnings"] = list(ctx.warnings)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     ok = bool(summary.get("ok", True))
     if not quiet:

@@ -31,7 +31,7 @@ seed: 2
 filter: {response: lowpass, edges: [0.25, 0.45], numtaps: 21, method: remez,
          passband_ripple_db: 0.5, stopband_atten_db: 40}
 input: {int_bits: 1, frac_bits: 11}
-output: {int_bits: 1, frac_bits: 13}
+output: {frac_bits: 13}
 allocation: {min_bits: 2, max_bits: 14, n_particles: 8, n_iter: 6, bisection_steps: 2,
              compare: [uniform]}
 verification: {simulators: [SIM], random_samples: 3000000, icarus_share: 1.0, lint: false}

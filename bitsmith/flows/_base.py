@@ -105,6 +105,8 @@ class RunContext:
         Seed of every random choice of the run.
     log : callable
         ``log(message)`` prints progress messages (stderr).
+    warnings : list of str
+        What :meth:`warn` reported (the CLI adds it to ``summary.json``).
     executor : concurrent.futures.Executor, optional
         Where independent pieces of work (Monte Carlo batches, budget sweeps, batch
         evaluations) may run: None in-process, else a pool or a ``dask.distributed``
@@ -118,6 +120,13 @@ class RunContext:
     log: Callable[[str], None] = field(default=lambda msg: print(msg, file=sys.stderr))
     quiet: bool = False
     executor: Executor | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        """Report something the user should act on: printed even with ``--quiet`` (stderr)
+        and listed under ``warnings`` in ``summary.json``."""
+        self.warnings.append(message)
+        print(f"bitsmith: warning: {message}", file=sys.stderr)
 
     def map(self, fn, *iterables) -> list:
         """``[fn(*args) for args in zip(*iterables)]``, on :attr:`executor` when there is one

@@ -39,6 +39,13 @@ from ._model import (
     step,
     worst_case_input,
 )
+from ._overflow import (
+    OverflowPrediction,
+    count_overflows,
+    min_output_int_bits,
+    predict_overflow,
+    rounded_output_range,
+)
 from ._spec import FirForm, FirSpec, Multiplier, Symmetry, coef_significant_bits
 
 __all__ = [
@@ -50,6 +57,7 @@ __all__ = [
     "FirSpec",
     "Multiplier",
     "NoisePrediction",
+    "OverflowPrediction",
     "Response",
     "ResponseMetrics",
     "SqnrMeasurement",
@@ -59,6 +67,7 @@ __all__ = [
     "batch_band_metrics",
     "batch_response_error",
     "coef_significant_bits",
+    "count_overflows",
     "design_fir",
     "expand_widths",
     "fir_accumulate",
@@ -67,13 +76,16 @@ __all__ = [
     "frequency_response",
     "impulse",
     "measure_sqnr",
+    "min_output_int_bits",
     "meets",
     "predict_output_noise",
+    "predict_overflow",
     "quantize_coefficient_batch",
     "quantize_coefficients",
     "random_full_scale",
     "response_metrics",
     "rounding_error_stats",
+    "rounded_output_range",
     "step",
     "symmetry",
     "variable_map",

@@ -79,12 +79,28 @@ class FormatConfig(ConfigModel):
         return self
 
 
-class OutputConfig(FormatConfig):
+class OutputConfig(ConfigModel):
     """The output format and its single rounding point."""
 
+    int_bits: int | Literal["auto"] = Field(
+        "auto", description="bits above the binary point, sign included (bits); auto: the "
+                            "fewest for which no input can overflow (the L1 bound)")
     frac_bits: int = Field(17, ge=-32, le=48, description="bits below the binary point (bits)")
     rounding: Rounding = Field("round_half_up", description="rounding at the output")
     overflow: OverflowMode = Field("saturate", description="overflow handling at the output")
+    allow_overflow: bool = Field(False, description="accept an int_bits that can overflow "
+                                 "with overflow: wrap (saturate only warns)")
+
+    @model_validator(mode="after")
+    def _width(self):
+        if self.int_bits == "auto":
+            return self
+        check(-32 <= self.int_bits <= 32, "int_bits",
+              f"must be auto or an integer between -32 and 32, not {self.int_bits}")
+        w = self.int_bits + self.frac_bits
+        check(2 <= w <= 48, "frac_bits",
+              f"the word (int_bits + frac_bits) must be 2 to 48 bits, not {w}")
+        return self
 
 
 class ImplementationConfig(ConfigModel):

@@ -71,16 +71,74 @@ def _design_taps(design, path) -> np.ndarray:
     return h
 
 
-def _formats(cfg: dict, path):
-    from ...sim import QFormat
+def _formats(cfg: dict, path, h, log=lambda message: None):
+    """Input and output formats; ``output.int_bits: auto`` resolved from the L1 bound.
 
-    out = []
-    for key in ("input", "output"):
-        try:
-            out.append(QFormat(cfg[key]["int_bits"], cfg[key]["frac_bits"]))
-        except (ValueError, TypeError) as e:
-            raise ConfigError(str(e), file=path, key_path=key) from None
-    return out
+    The bound is that of the float taps quantized at ``max_bits`` (the final design is
+    rechecked in :func:`_final_output`). An explicit output width that can overflow with
+    ``overflow: wrap`` is an error unless ``allow_overflow`` says it is intended.
+    """
+    from ...sim import FirSpec, QFormat, min_output_int_bits, quantize_coefficients
+
+    o = cfg["output"]
+    try:
+        fmt_in = QFormat(cfg["input"]["int_bits"], cfg["input"]["frac_bits"])
+    except (ValueError, TypeError) as e:
+        raise ConfigError(str(e), file=path, key_path="input") from None
+    bits = cfg["allocation"]["max_bits"]
+    raw, frac = quantize_coefficients(h, [bits] * h.size)
+    probe = FirSpec(raw, frac, [bits] * h.size, fmt_in, QFormat(62 - o["frac_bits"],
+                                                              o["frac_bits"]))
+    need = min_output_int_bits(probe)
+    l1 = float(np.abs(h).sum())
+    if o["int_bits"] == "auto":
+        int_bits = need
+        log(f"fir: output.int_bits auto -> {need}: the L1 bound (sum|h| = {l1:.4f} times "
+            f"the input's full scale) fits Q{need}.{o['frac_bits']} "
+            f"({need + o['frac_bits']} bits), so no input can overflow")
+        if not 2 <= need + o["frac_bits"] <= 48:
+            raise ConfigError(f"auto needs {need} integer bits, so the output word would be "
+                              f"{need + o['frac_bits']} bits (2 to 48 allowed): change "
+                              f"frac_bits", file=path, key_path="output.int_bits")
+    else:
+        int_bits = o["int_bits"]
+        if (int_bits < need and o["overflow"] == "wrap" and not o["allow_overflow"]):
+            raise ConfigError(
+                f"Q{int_bits}.{o['frac_bits']} can overflow (the L1 bound, sum|h| = {l1:.4f} "
+                f"times full scale, needs int_bits {need}) and overflow: wrap turns every "
+                f"overflow into a full-scale error: use int_bits: auto, overflow: saturate, "
+                f"or allow_overflow: true", file=path, key_path="output.int_bits")
+    try:
+        fmt_out = QFormat(int_bits, o["frac_bits"])
+    except (ValueError, TypeError) as e:
+        raise ConfigError(str(e), file=path, key_path="output") from None
+    return fmt_in, fmt_out
+
+
+def _final_output(spec, cfg: dict, path, log):
+    """The chosen design with its output width rechecked against its own L1 bound.
+
+    ``auto`` gets the fewest integer bits of the quantized coefficients (which may differ
+    from the float taps' by one); an explicit width is kept.
+    """
+    from dataclasses import replace
+
+    from ...sim import QFormat, min_output_int_bits
+
+    o = cfg["output"]
+    need = min_output_int_bits(spec)
+    if o["int_bits"] == "auto":
+        if need != spec.output_format.int_bits:
+            log(f"fir: output.int_bits auto -> {need} for the quantized coefficients (the "
+                f"float taps' bound gave {spec.output_format.int_bits})")
+            spec = replace(spec, output_format=QFormat(need, o["frac_bits"]))
+    elif need > o["int_bits"] and o["overflow"] == "wrap" and not o["allow_overflow"]:
+        raise ConfigError(
+            f"Q{o['int_bits']}.{o['frac_bits']} can overflow with the quantized "
+            f"coefficients (they need int_bits {need}) and overflow: wrap turns every "
+            f"overflow into a full-scale error: use int_bits: auto, overflow: saturate, or "
+            f"allow_overflow: true", file=path, key_path="output.int_bits")
+    return spec
 
 
 def _spec(problem, x, cfg, fmt_in, fmt_out):
@@ -163,7 +221,6 @@ def setup(cfg: dict, path, log=lambda message: None) -> FirSetup:
 
     a = cfg["allocation"]
     design = _design(cfg, path)
-    fmt_in, fmt_out = _formats(cfg, path)
     if a["min_bits"] > a["max_bits"]:
         raise ConfigError(f"min_bits ({a['min_bits']}) must not exceed max_bits "
                           f"({a['max_bits']})", file=path, key_path="allocation.min_bits")
@@ -192,6 +249,8 @@ def setup(cfg: dict, path, log=lambda message: None) -> FirSetup:
             file=path, key_path="filter")
     log(f"fir: float {design.method.value} design, {h.size} taps: stopband "
         f"{float_m.stopband_atten_db:.2f} dB, ripple {float_m.passband_ripple_db:.4f} dB")
+
+    fmt_in, fmt_out = _formats(cfg, path, h, log)
 
     # 2. variables
     sym = float_symmetry(h)
@@ -273,7 +332,7 @@ def run(cfg: dict, ctx: RunContext) -> dict:
     uni_ok = [u for u in uniform if u["meets"]]
     best_uniform = min(uni_ok, key=lambda u: u["luts"]) if uni_ok else None
     x_min = np.array([c[0] for c in choices])
-    min_cost = int(base.cost(x_min[None, :])[0, 0])
+    min_cost = int(base.full_cost(x_min[None, :])[0])  # the cheapest design, full model
 
     runs = []  # every search run: (label, budget, SearchResult)
 
@@ -298,9 +357,13 @@ def run(cfg: dict, ctx: RunContext) -> dict:
             best_x, budget = u_x, u_cost
         else:
             best_x, budget = np.asarray(best.x), hi
+        # the search judges the response on a 1024-point grid; the shipped design must meet
+        # the spec on the report's 4096-point one, so the last steps are judged there
+        fine = base.with_grid(REPORT_GRID)
+        best_x = repair_up(fine, best_x, ctx.log)
         if a["polish"]:
-            best_x = polish(base, best_x, ctx.log)
-            budget = int(base.cost(best_x[None, :])[0, 0])
+            best_x = polish(fine, best_x, ctx.log)
+        budget = int(base.cost(best_x[None, :])[0, 0])
     else:
         budget = a["budget_luts"]
         if budget < min_cost:
@@ -332,27 +395,46 @@ def run(cfg: dict, ctx: RunContext) -> dict:
         else:
             compare[m] = solve(at_budget, m, m)
     if main_res.feasible and main_res.error < float(base.error(best_x[None, :])[0]):
-        best_x = np.asarray(main_res.x)
+        x_new = np.asarray(main_res.x)
+        if (a["objective"] != "spec"
+                or float(base.with_grid(REPORT_GRID).error(x_new[None, :])[0]) <= 1):
+            best_x = x_new
 
     # 6-8. the chosen design, simulated, generated, verified, synthesized
-    spec = _spec(base, best_x, cfg, fmt_in, fmt_out)
-    result = _implement(spec, h, design, cfg, ctx)
-    est_luts = int(base.full_cost(best_x[None, :])[0])
+    spec = _final_output(_spec(base, best_x, cfg, fmt_in, fmt_out), cfg, path, ctx.log)
+    if a["objective"] != "spec":
+        full = int(base.full_cost(best_x[None, :])[0])
+        if full > budget:
+            ctx.warn(f"the search's separable LUT table put the design at or under "
+                     f"budget_luts {budget}, but the full cost model estimates {full} LUTs "
+                     f"({100 * (full - budget) / budget:+.1f} %)")
+    uni_spec = (None if best_uniform is None else _final_output(
+        _uniform_spec(base, best_uniform, cfg, fmt_in, fmt_out), cfg, path, ctx.log))
+    choice = _mixed_or_uniform(spec, uni_spec, base, best_x, best_uniform, cfg, ctx)
+    if choice["shipped"] == "uniform":
+        spec, best_x = uni_spec, np.asarray(best_uniform["x"])
+    result = _implement(spec, h, design, cfg, ctx, synthesis=choice.pop("_synthesis", None))
+    est_luts = int(fir_cost_luts(spec, cfg))
     summary = {
+        "shipped": choice["shipped"], "shipped_reason": choice["reason"],
+        "mixed_vs_uniform": choice,
         "taps": int(h.size), "variables": len(vmap), "symmetry": sym.value,
         "budget_luts": int(budget), "estimated_luts": est_luts,
         "allocation_widths": [int(v) for v in best_x],
         "uniform": best_uniform,
         "uniform_all": uniform,
-        "lut_saving_vs_uniform": (None if best_uniform is None
-                                  else 1 - est_luts / best_uniform["luts"]),
-        "spec_error": float(spec_p.error(best_x[None, :])[0]),
+        "lut_saving_vs_uniform": (None if uni_spec is None
+                                  else 1 - est_luts / choice["uniform_luts_estimate"]),
+        "spec_error": (best_uniform["spec_error"] if choice["shipped"] == "uniform"
+                       else float(spec_p.error(best_x[None, :])[0])),
         **result,
     }
     summary["methods"] = {m: {"error": float(r.error), "luts": int(r.cost[0]),
                               "feasible": bool(r.feasible), "n_evals": int(r.n_evals),
                               "n_infeasible": int(r.n_infeasible)}
                           for m, r in compare.items()}
+    if ctx.warnings:
+        summary["warnings"] = list(ctx.warnings)
     write_report(ctx.out_dir, cfg, design=design, h=h, spec=spec, problem=base,
                  spec_problem=spec_p, best_x=best_x, uniform=uniform,
                  best_uniform=best_uniform, compare=compare, runs=runs, summary=summary)
@@ -365,6 +447,9 @@ def run(cfg: dict, ctx: RunContext) -> dict:
                        if result["lint"] else True),
         "no_latches": (result["synthesis"] or {}).get("latches", 0) == 0,
     }
+    if cfg["output"]["int_bits"] == "auto":  # the bound's promise, checked on its worst case
+        checks["no_output_overflow"] = (result["output"]["random"]["overflows"] == 0
+                                        and result["output"]["worst_case"]["overflows"] == 0)
     summary["checks"] = checks
     summary["ok"] = all(checks.values())
     # timings vary run to run: they go to timings.json, so summary.json is reproducible
@@ -380,6 +465,80 @@ def run(cfg: dict, ctx: RunContext) -> dict:
          "widths_per_tap": list(spec.coef_widths), "coefficients": list(spec.coefficients),
          "coef_frac": spec.coef_frac}, indent=2) + "\n")
     return summary
+
+
+def fir_cost_luts(spec, cfg: dict) -> int:
+    """LUTs of ``spec`` by the full cost model (what the report calls the estimate)."""
+    from ... import hwmodels
+
+    return int(hwmodels.fir_cost(spec, target=cfg["target"]["device"]).luts)
+
+
+def _uniform_spec(problem, u: dict, cfg: dict, fmt_in, fmt_out):
+    """The FirSpec of a uniform baseline row (either scaling)."""
+    cost = _cost_fn(cfg, fmt_in, fmt_out)
+    if u["scaling"] == "common_lsb":
+        raw, frac, tap_w = problem.common_lsb(u["bits"])
+        return cost.spec(raw, frac, tap_w)
+    return cost.spec(*problem.raw(np.asarray(u["x"])[None, :]))
+
+
+def _mixed_or_uniform(mixed, uniform, problem, x, best_uniform, cfg: dict, ctx) -> dict:
+    """Ship the mixed design only where it beats the best uniform one.
+
+    With ``objective: spec`` both meet the spec and the fewer LUTs win: by the estimate,
+    and by yosys too when synthesis is on (both are synthesized, in parallel; the winner's
+    result is reused). With ``max``/``rms`` the uniform design wins when it fits the budget
+    (full model) with no more error. Ties go to uniform: the simpler design.
+    """
+    a = cfg["allocation"]
+    out = {"shipped": "mixed", "reason": "no uniform baseline meets the requirements"}
+    if uniform is None:
+        return out
+    est_m, est_u = fir_cost_luts(mixed, cfg), fir_cost_luts(uniform, cfg)
+    out.update({"mixed_luts_estimate": est_m, "uniform_luts_estimate": est_u,
+                "uniform": f"{best_uniform['bits']}-bit {best_uniform['scaling']}"})
+    if a["objective"] != "spec":
+        err_m = float(problem.error(np.asarray(x)[None, :])[0])
+        if est_u <= a["budget_luts"] and best_uniform["error"] <= err_m:
+            out.update(shipped="uniform", reason=f"the best uniform design fits the budget "
+                       f"with no more {a['objective']} error ({best_uniform['error']:.4g} "
+                       f"vs {err_m:.4g})")
+        else:
+            out["reason"] = "less error than every uniform design within the budget"
+        return out
+    if est_m >= est_u:
+        out.update(shipped="uniform", reason=f"the mixed allocation ({est_m} LUTs, estimate) "
+                   f"does not beat the best uniform design ({est_u} LUTs)")
+        ctx.log(f"fir: shipping the uniform design: {out['reason']}")
+        return out
+    out["reason"] = f"fewer LUTs than the best uniform design (estimate {est_m} vs {est_u})"
+    if not cfg["synthesis"]["enabled"]:
+        return out
+    from concurrent.futures import ThreadPoolExecutor
+
+    ctx.log("fir: synthesizing the mixed and the best uniform design with yosys "
+            f"({cfg['target']['device']})")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        syn_m, syn_u = pool.map(lambda sp: _synthesize(sp, cfg), (mixed, uniform))
+    out.update({"mixed_luts_yosys": int(syn_m.luts), "uniform_luts_yosys": int(syn_u.luts)})
+    if syn_m.luts >= syn_u.luts:
+        out.update(shipped="uniform", reason=f"yosys does not confirm the estimate: mixed "
+                   f"{syn_m.luts} LUTs vs uniform {syn_u.luts}")
+        ctx.log(f"fir: shipping the uniform design: {out['reason']}")
+        out["_synthesis"] = syn_u
+    else:
+        out["reason"] += f"; yosys {syn_m.luts} vs {syn_u.luts}"
+        out["_synthesis"] = syn_m
+    return out
+
+
+def _synthesize(spec, cfg: dict):
+    from ... import hwmodels, rtl
+
+    return hwmodels.synthesize(rtl.fir_verilog(spec, name="fir"), "fir",
+                               target=cfg["target"]["device"],
+                               dsp=spec.multiplier.value == "dsp")
 
 
 def uniform_baselines(problem, spec_problem, widths) -> list[dict]:
@@ -412,6 +571,34 @@ def _uniform_row(problem, spec_problem, scaling, bits, x, Q, luts):
     return {"scaling": scaling, "bits": int(bits), "x": [int(v) for v in x], "luts": luts,
             "error": float(problem.error_of_values(Q)[0]), "spec_error": spec_err,
             "meets": spec_err <= 1}
+
+
+#: frequency grid (intervals to Nyquist) of the report's response metrics
+REPORT_GRID = 4096
+
+
+def repair_up(problem, x, log=None):
+    """Widen single variables until the spec holds (``problem``'s grid): each step takes
+    the one-step increase with the most spec-error reduction per extra LUT."""
+    x = np.array(x, dtype=np.int64)
+    idx = problem.to_index(x[None, :])[0]
+    err = float(problem.error(x[None, :])[0])
+    steps = 0
+    while err > 1:
+        can = np.flatnonzero(idx < problem.n_choices - 1)
+        if can.size == 0:
+            break
+        cand = np.repeat(idx[None, :], can.size, axis=0)
+        cand[np.arange(can.size), can] += 1
+        e, c = problem.evaluate(problem.to_width(cand))
+        base_cost = int(problem.cost(problem.to_width(idx[None, :]))[0, 0])
+        gain = (err - e) / np.maximum(c[:, 0] - base_cost, 1)
+        best = int(np.argmax(gain))
+        idx, err, steps = cand[best], float(e[best]), steps + 1
+    if log and steps:
+        log(f"  repair: {steps} widening steps to meet the spec on the {problem.n_freq}-point "
+            f"grid (spec error {err:.4f})")
+    return problem.to_width(idx[None, :])[0]
 
 
 def polish(problem, x, log=None):
@@ -499,7 +686,7 @@ def _mckp_surrogate(problem, ctx, runs):
     return out
 
 
-def _implement(spec, h, design, cfg, ctx) -> dict:
+def _implement(spec, h, design, cfg, ctx, synthesis=None) -> dict:
     """Bit-true metrics, noise, Verilog, lint, RTL verification and synthesis."""
     from ... import rtl
     from ...sim import random_full_scale, response_metrics, to_float
@@ -517,12 +704,19 @@ def _implement(spec, h, design, cfg, ctx) -> dict:
     meas = measure_sqnr(spec, h, x)
     p_in = float(np.mean(to_float(x, spec.input_format) ** 2))
     pred = predict_output_noise(spec, h, p_in)
+    out["output"] = _output_overflow(spec, x, cfg, ctx)
+    ovf_power = out["output"]["predicted_overflow_power"]
+    total = pred.total_power + ovf_power
     out["noise"] = {"sqnr_db": meas.sqnr_db, "measured_power": meas.error_power,
-                    "predicted_power": pred.total_power,
-                    "prediction_error_db": 10 * math.log10(pred.total_power / meas.error_power)}
+                    "predicted_power": total,
+                    "predicted_overflow_power": ovf_power,
+                    "prediction_includes_overflow": True,
+                    "prediction_error_db": 10 * math.log10(total / meas.error_power)}
     ctx.log(f"fir: bit-true: stopband {m.stopband_atten_db:.2f} dB, ripple "
             f"{m.passband_ripple_db:.4f} dB, SQNR {meas.sqnr_db:.2f} dB, noise predicted/"
-            f"measured {out['noise']['prediction_error_db']:+.2f} dB")
+            f"measured {out['noise']['prediction_error_db']:+.2f} dB"
+            + (f" ({100 * ovf_power / total:.1f} % of it from output overflow)"
+               if ovf_power else ""))
 
     rtl_dir = ctx.out_dir / "rtl"
     rtl_dir.mkdir()
@@ -535,7 +729,7 @@ def _implement(spec, h, design, cfg, ctx) -> dict:
     # verification runs in the background, next to the synthesis below
     finish_verification = _start_verification(spec, verilog, cfg["verification"], ctx)
     try:
-        _estimate_and_synthesize(spec, verilog, cfg, ctx, out)
+        _estimate_and_synthesize(spec, verilog, cfg, ctx, out, synthesis)
     except BaseException:
         # an error or a signal: wait for the simulators to stop, but let the first error
         # (or the interrupt) be what the run reports
@@ -546,7 +740,51 @@ def _implement(spec, h, design, cfg, ctx) -> dict:
     return out
 
 
-def _estimate_and_synthesize(spec, verilog, cfg, ctx, out) -> None:
+def _output_overflow(spec, x, cfg: dict, ctx) -> dict:
+    """The output format, its L1 bound, and overflows counted on random and worst-case input.
+
+    Worst case: the two sign sequences that drive the accumulator to either end of its
+    range (each reaches the L1 bound once). An explicit width that overflows is a warning
+    with the measured rate (the run goes on: saturation is what the user asked for).
+    """
+    from ...sim import (
+        count_overflows,
+        min_output_int_bits,
+        predict_overflow,
+        rounded_output_range,
+        worst_case_input,
+    )
+
+    o, fmt = cfg["output"], spec.output_format
+    wc = np.concatenate([worst_case_input(spec, +1), worst_case_input(spec, -1)])
+    n_rand, n_wc = count_overflows(spec, x), count_overflows(spec, wc)
+    pred = predict_overflow(spec)
+    lo, hi = rounded_output_range(spec)
+    need = min_output_int_bits(spec)
+    info = {
+        "format": f"Q{fmt.int_bits}.{fmt.frac_bits}", "int_bits": fmt.int_bits,
+        "frac_bits": fmt.frac_bits, "word_bits": fmt.word_bits,
+        "int_bits_auto": o["int_bits"] == "auto", "int_bits_needed": need,
+        "l1_norm": float(np.abs(np.asarray(spec.values)).sum()),
+        "l1_bound_over_full_scale": max(hi / fmt.raw_max, lo / fmt.raw_min),
+        "can_overflow": need > fmt.int_bits, "overflow_mode": spec.overflow.value,
+        "random": {"samples": int(x.size), "overflows": n_rand, "rate": n_rand / x.size},
+        "worst_case": {"samples": int(wc.size), "overflows": n_wc},
+        "predicted_overflow_rate": pred.rate,
+        "predicted_overflow_power": pred.error_power,
+    }
+    if info["can_overflow"]:
+        ctx.warn(f"output Q{fmt.int_bits}.{fmt.frac_bits} can overflow: "
+                 f"{100 * n_rand / x.size:.3f} % of {x.size} random full-scale samples "
+                 f"(predicted {100 * pred.rate:.3f} %) and {n_wc} of {wc.size} worst-case "
+                 f"samples {'saturated' if spec.overflow.value == 'saturate' else 'wrapped'}; "
+                 f"output.int_bits: auto ({need}) makes overflow impossible")
+    return info
+
+
+def _estimate_and_synthesize(spec, verilog, cfg, ctx, out, synthesis=None) -> None:
+    """The cost estimate, and yosys' figures (``synthesis``: a result already run on the
+    same design, reused)."""
     from ... import hwmodels
 
     est = hwmodels.fir_cost(spec, target=cfg["target"]["device"])
@@ -554,9 +792,12 @@ def _estimate_and_synthesize(spec, verilog, cfg, ctx, out) -> None:
                        "energy_pj_per_sample": float(est.energy_pj_per_sample)}
     out["synthesis"] = None
     if cfg["synthesis"]["enabled"]:
-        ctx.log(f"fir: synthesizing with yosys ({cfg['target']['device']})")
-        s = hwmodels.synthesize(verilog, "fir", target=cfg["target"]["device"],
-                                dsp=spec.multiplier.value == "dsp")
+        if synthesis is None:
+            ctx.log(f"fir: synthesizing with yosys ({cfg['target']['device']})")
+            s = hwmodels.synthesize(verilog, "fir", target=cfg["target"]["device"],
+                                    dsp=spec.multiplier.value == "dsp")
+        else:
+            s = synthesis
         out["synthesis"] = {"luts": int(s.luts), "ffs": int(s.ffs), "dsps": int(s.dsps),
                             "carries": int(s.carries), "latches": int(s.latches),
                             "tool": s.tool, "seconds": round(s.seconds, 1)}
@@ -649,14 +890,23 @@ def _headline(s: dict) -> list[str]:
              f"{'meets' if s['meets_spec'] else 'MISSES'} the spec -- stopband "
              f"{s['response']['stopband_atten_db']:.2f} dB, ripple "
              f"{s['response']['passband_ripple_db']:.4f} dB"]
-    if s["uniform"]:
-        lines.append(f"LUTs (estimate): mixed {s['estimated_luts']} vs best uniform "
-                     f"({s['uniform']['bits']}-bit, {s['uniform']['scaling']}) "
-                     f"{s['uniform']['luts']} "
-                     f"({100 * s['lut_saving_vs_uniform']:.1f} % fewer)")
+    mu = s["mixed_vs_uniform"]
+    if s["shipped"] == "uniform":
+        lines.append(f"shipped the uniform design ({mu['uniform']}): {s['shipped_reason']}")
+    elif s["uniform"]:
+        lines.append(f"LUTs (estimate): mixed {mu['mixed_luts_estimate']} vs best uniform "
+                     f"({mu['uniform']}) {mu['uniform_luts_estimate']} "
+                     f"({100 * s['lut_saving_vs_uniform']:.1f} % fewer)"
+                     + (f"; yosys {mu['mixed_luts_yosys']} vs {mu['uniform_luts_yosys']}"
+                        if "mixed_luts_yosys" in mu else ""))
     if s["synthesis"]:
         lines.append(f"yosys: {s['synthesis']['luts']} LUTs, {s['synthesis']['ffs']} FFs, "
                      f"{s['synthesis']['dsps']} DSPs, {s['synthesis']['latches']} latches")
+    o = s["output"]
+    lines.append(f"output {o['format']}"
+                 + (" (int_bits auto: no input can overflow)" if o["int_bits_auto"] else "")
+                 + f"; overflows: {o['random']['overflows']} of {o['random']['samples']} random, "
+                 f"{o['worst_case']['overflows']} of {o['worst_case']['samples']} worst-case")
     for simulator, v in s["verification"].items():
         lines.append(f"RTL vs bit-true model on {simulator}: {v['samples_checked']} samples, "
                      f"{v['mismatches']} mismatches")

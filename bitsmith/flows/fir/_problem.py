@@ -94,6 +94,8 @@ class FirAllocationProblem(Problem):
 
         ``C_sep(x) = C(ref) + sum_j [C(ref with x_j) - C(ref)]``: exact at the reference and
         for single-variable moves, approximate elsewhere (adder widths couple the taps).
+        The first choices are then corrected so the table is also exact at the cheapest
+        point (all first choices), and the table never sums to a negative cost.
         The search then costs and repairs candidates from this table (fast and exact for
         it); the flow reports the full model and yosys for the chosen design.
         """
@@ -107,7 +109,59 @@ class FirAllocationProblem(Problem):
         full = self.full_cost(np.concatenate(rows)).reshape(N, kmax)
         c_ref = int(self.full_cost(ref[None, :])[0])
         table = full - c_ref
+        # Second anchor: the cheapest point, every variable at its first choice (pruned
+        # where pruning is allowed). Single moves from the reference miss how the adder tree
+        # shrinks when many coefficients go at once, so the plain sum can fall far from the
+        # true cost there, even below 0 LUTs. First choices are lowered to their row's
+        # minimum (the model's +-2 LUT wobbles, or a narrow constant in LUTs costing more
+        # than a wide one in a DSP, must not make a wider choice cheaper than the first),
+        # then the difference to the true cost is spread over them in proportion to what
+        # each saves: the table is exact at both anchors and its minimum is the cheapest
+        # point's true cost, >= 0.
+        k = self.n_choices
+        for j in range(N):
+            table[j, 0] = table[j, : k[j]].min()
+        first = np.array([c[0] for c in self.choices])
+        fi = np.zeros(N, dtype=np.int64)  # index of each row's anchor entry
+        if not first.any():  # every variable may be pruned: keep the largest coefficient
+            j = int(self._tap_var[int(np.argmax(np.abs(self.h)))])
+            first[j], fi[j] = self.choices[j][1], 1
+        c_min = int(self.full_cost(first[None, :])[0])
+        ar = np.arange(N)
+        gap = c_min - (c_ref + int(table[ar, fi].sum()))
+        moves = first != ref
+        if gap and moves.any():
+            w = np.where(moves, np.maximum(-table[ar, fi], 0), 0).astype(np.float64)
+            if w.sum() == 0:
+                w = moves.astype(np.float64)
+            share = np.trunc(gap * w / w.sum()).astype(np.int64)
+            share[np.argmax(w)] += gap - int(share.sum())  # integer shares summing to gap
+            if gap > 0:  # raise an anchor entry at most to its row's next cheapest one
+                room = np.array([np.delete(table[j, : k[j]], fi[j]).min() - table[j, fi[j]]
+                                 if k[j] > 1 else 0 for j in range(N)])
+                share = np.minimum(share, np.maximum(room, 0))
+            table[ar, fi] += share
+        # (what the anchor entries could not take stays out: the reference point must stay
+        # exact, so the table may underestimate the cheapest point by that much)
         table[0] += c_ref
+        # never negative, whatever the rows' shapes: the cheapest combination with at least
+        # one coefficient kept must cost >= 0
+        # one coefficient kept must cost >= 0. A deficit goes onto the pruned entries (the
+        # reference stays exact); a constant only if that cannot cover it.
+        pruned = np.array([self.width_table[j][0] == 0 for j in range(N)])
+
+        def floor():
+            mins = np.array([table[j, : k[j]].min() for j in range(N)])
+            kept = np.array([table[j, : k[j]][self.width_table[j][: k[j]] > 0].min()
+                             for j in range(N)])
+            return int(mins.sum() + (kept - mins).min())
+
+        for _ in range(4):
+            deficit = -floor()
+            if deficit <= 0 or not pruned.any():
+                break
+            table[pruned, 0] += -(-deficit // int(pruned.sum()))  # ceil
+        table[0] += max(0, -floor())
         return table[None, :, :].astype(np.int64)
 
     def surrogate(self) -> SeparableProblem:
@@ -181,6 +235,13 @@ class FirAllocationProblem(Problem):
         other = object.__new__(FirAllocationProblem)
         other.__dict__.update(self.__dict__)
         other.budgets = (int(budget),)
+        return other
+
+    def with_grid(self, n_freq: int) -> FirAllocationProblem:
+        """The same problem judged on another frequency grid (e.g. the report's finer one)."""
+        other = self.with_budget(self.budgets[0])
+        other.n_freq = int(n_freq)
+        other._H = frequency_response(self.h, other.n_freq)[1]
         return other
 
     # -- views ----------------------------------------------------------------------------

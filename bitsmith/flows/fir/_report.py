@@ -129,19 +129,37 @@ def write_report(out: Path, cfg, *, design, h, spec, problem, spec_problem, best
         ["coefficient LSB", f"2^-{spec.coef_frac}"],
         ["accumulator (L1 bound, full precision)", f"{spec.acc_format}, {spec.acc_width} bits"],
         ["output format", f"{spec.output_format}, {spec.rounding.value}, "
-                          f"{spec.overflow.value}"],
+                          f"{spec.overflow.value}"
+                          + (" (int_bits auto: no input can overflow)"
+                             if s["output"]["int_bits_auto"] else "")],
+        ["L1 bound (x output full scale)",
+         f"{s['output']['l1_bound_over_full_scale']:.4f}: needs int_bits "
+         f"{s['output']['int_bits_needed']}"],
+        ["output overflows, random full-scale input",
+         f"{s['output']['random']['overflows']} of {s['output']['random']['samples']} "
+         f"({100 * s['output']['random']['rate']:.4f} %; predicted "
+         f"{100 * s['output']['predicted_overflow_rate']:.4f} %)"],
+        ["output overflows, worst-case sign sequences",
+         f"{s['output']['worst_case']['overflows']} of {s['output']['worst_case']['samples']}"],
         ["form", f"{spec.form.value}, fold {spec.fold_symmetric}, "
                  f"{spec.multiplier.value} multipliers, pipeline {spec.pipeline}"],
     ]))
     lines += ["## Allocation", "", "![allocation](allocation.png)", ""]
     if best_uniform:
+        mu = s["mixed_vs_uniform"]
+        if s["shipped"] == "uniform":
+            verdict = (f"**Shipped the uniform design**: {s['shipped_reason']}.")
+        else:
+            verdict = (f"Mixed precision: {mu['mixed_luts_estimate']} LUTs, "
+                       f"**{100 * s['lut_saving_vs_uniform']:.1f} % fewer**"
+                       + (f" (yosys: {mu['mixed_luts_yosys']} vs {mu['uniform_luts_yosys']})"
+                          if "mixed_luts_yosys" in mu else "") + ".")
         lines.append(f"Cheapest uniform width meeting the spec: {best_uniform['bits']}-bit "
                      f"coefficients ({best_uniform['scaling'].replace('_', ' ')}), "
-                     f"{best_uniform['luts']} LUTs (estimate). Mixed precision: "
-                     f"{s['estimated_luts']} LUTs, **{100 * s['lut_saving_vs_uniform']:.1f} % "
-                     "fewer**. Uniform widths, both scalings (own exponent: every coefficient "
-                     "has the width in significant bits; common LSB: classic fixed-point "
-                     "words on one LSB):")
+                     f"{mu.get('uniform_luts_estimate', best_uniform['luts'])} LUTs "
+                     f"(estimate). {verdict} Uniform widths, both scalings (own exponent: "
+                     "every coefficient has the width in significant bits; common LSB: "
+                     "classic fixed-point words on one LSB):")
         lines.append("")
         lines.append(markdown_table(
             ["bits", "scaling", "LUTs (estimate)", "spec error (<= 1 meets)", "meets"],
@@ -174,10 +192,17 @@ def write_report(out: Path, cfg, *, design, h, spec, problem, spec_problem, best
     lines += ["", "## Noise", ""]
     lines.append(markdown_table(["quantity", "value"], [
         ["predicted output error power", f"{n['predicted_power']:.4e}"],
+        ["of which output overflow (saturation or wrap)",
+         f"{n['predicted_overflow_power']:.4e}"],
         ["measured (bit-true, random full-scale input)", f"{n['measured_power']:.4e}"],
         ["prediction error", f"{n['prediction_error_db']:+.2f} dB"],
         ["output SQNR", f"{n['sqnr_db']:.2f} dB"],
     ]))
+    lines.append("The prediction adds coefficient error, the output rounding point and the "
+                 "output overflow (its density for this input from the characteristic "
+                 "function of the taps); it holds for white full-scale input.")
+    for w in s.get("warnings", []):
+        lines.append(f"\n**Warning:** {w}")
     if s.get("lint"):
         lines.append(f"Verilator lint (-Wall): {s['lint']['warnings']} warnings.")
     lines += ["", "Files: `rtl/fir.v` (Verilog), `rtl/fir.coe` (Xilinx coefficients), "
