@@ -236,7 +236,7 @@ class FirDesign:
                     "II" if self.numtaps % 2 == 0 else "I", bands(self))
                 if why:
                     raise ValueError(f"a {self.response.value} needs an odd number of taps "
-                                     f"({self.numtaps} taps make a {why}), not "
+                                     f"(numtaps {self.numtaps} makes a {why}), not "
                                      f"{self.numtaps}")
             if self.response is Response.HALFBAND and self.numtaps % 4 != 3:
                 raise ValueError(f"a halfband needs numtaps = 4k+3 (4k+1 has zero end taps, "
@@ -286,9 +286,9 @@ class FirDesign:
 
     def _check_multiband(self, top, unit):
         if self.edges:
-            raise ValueError("a multiband response takes band_list, not edges")
+            raise ValueError("a multiband response takes bands, not edges")
         if self.band_list is None or self.desired is None:
-            raise ValueError("a multiband response needs band_list and desired")
+            raise ValueError("a multiband response needs bands and desired")
         bl = tuple((float(lo), float(hi)) for lo, hi in self.band_list)
         object.__setattr__(self, "band_list", bl)
         object.__setattr__(self, "desired", tuple(float(g) for g in self.desired))
@@ -315,7 +315,7 @@ class FirDesign:
             if not all(math.isfinite(v) and v > 0 for v in self.weights):
                 raise ValueError(f"weights must be > 0, not {list(self.weights)}")
         if self.method in _WINDOWED:
-            raise ValueError(f"a multiband response is designed with remez or firls, not "
+            raise ValueError(f"a multiband response is designed with method remez or firls, not "
                              f"{self.method.value}")
 
     @property

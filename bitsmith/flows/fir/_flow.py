@@ -36,17 +36,30 @@ SCHEMA = FirConfig  # the config model of kind fir (see _config.py)
 
 # -- building the domain objects from the validated config ---------------------------------
 
-def _design(cfg: dict, path):
-    from ...sim import FirDesign
+#: Linear-phase FIR types: symmetry and length, and the forced zeros each has.
+PHASE_TYPES = {"I": "even symmetry, odd length: no forced zero",
+               "II": "even symmetry, even length: zero at Nyquist",
+               "III": "odd symmetry, odd length: zeros at DC and Nyquist",
+               "IV": "odd symmetry, even length: zero at DC"}
 
-    f = cfg["filter"]
+def _design(cfg: dict, path):
+    from ._config import filter_design
+
     try:
-        return FirDesign(response=f["response"], edges=tuple(f["edges"]), numtaps=f["numtaps"],
-                         passband_ripple_db=f["passband_ripple_db"],
-                         stopband_atten_db=f["stopband_atten_db"], method=f["method"],
-                         fs=f["fs"])
+        return filter_design(cfg["filter"])
     except ValueError as e:
-        raise ConfigError(str(e), file=path, key_path="filter") from None
+        key = "filter.coefficients" if cfg["filter"]["coefficients"] is not None else "filter"
+        raise ConfigError(str(e), file=path, key_path=key) from None
+
+
+def design_label(design) -> str:
+    """How the float taps came about, for logs and the report."""
+    if design.coefficients is not None:
+        return "user-coefficient"
+    label = design.method.value
+    if design.response is not None and design.response.value in ("halfband", "multiband"):
+        label = f"{design.response.value} {label}"
+    return f"minimum-phase {label}" if design.phase == "minimum" else label
 
 
 def _design_taps(design, path) -> np.ndarray:
@@ -61,11 +74,11 @@ def _design_taps(design, path) -> np.ndarray:
             h = design_fir(design)
         except (ValueError, RuntimeWarning, UserWarning, ArithmeticError) as e:
             text = " ".join(str(e).split())
-            raise ConfigError(f"the {design.method.value} design failed: {text} (change "
+            raise ConfigError(f"the {design_label(design)} design failed: {text} (change "
                               f"numtaps, the edges or the method)", file=path,
                               key_path="filter") from None
     if not np.all(np.isfinite(h)) or not np.any(h):
-        raise ConfigError(f"the {design.method.value} design returned unusable taps (NaN or "
+        raise ConfigError(f"the {design_label(design)} design returned unusable taps (NaN or "
                           f"all zero): change numtaps, the edges or the method", file=path,
                           key_path="filter")
     return h
@@ -153,12 +166,21 @@ class FirSetup:
     spec_problem: object  #: the same with objective "spec"
     fmt_in: object
     fmt_out: object
+    phase_type: str | None = None  #: linear-phase type I-IV, None without symmetry
+    zero_taps: int = 0  #: exact zeros of the design, pruned and not searched
 
 
 def setup(cfg: dict, path, log=lambda message: None) -> FirSetup:
     """Steps 1-3: float design, variables, reachability; raises ConfigError before any search."""
-    from ...sim import response_metrics, variable_map
+    from ...sim import (
+        bands,
+        linear_phase_type,
+        phase_type_conflict,
+        response_metrics,
+        variable_map,
+    )
     from ...sim import symmetry as float_symmetry
+    from ...sim.fir._design import _cleaned
     from ._problem import FirAllocationProblem
 
     a = cfg["allocation"]
@@ -181,21 +203,45 @@ def setup(cfg: dict, path, log=lambda message: None) -> FirSetup:
 
     # 1. float design
     h = _design_taps(design, path)
+    label = design_label(design)
+    ptype = linear_phase_type(h)
+    why = phase_type_conflict(ptype, bands(design))
+    if why:
+        raise ConfigError(f"the {label} taps ({h.size}) make a {why}: the response cannot be "
+                          f"met", file=path, key_path="filter")
     float_m = response_metrics(h, h, design)
-    if (float_m.stopband_atten_db < design.stopband_atten_db
-            or float_m.passband_ripple_db > design.passband_ripple_db):
+    if bands(design) and (float_m.stopband_atten_db < design.stopband_atten_db
+                          or float_m.passband_ripple_db > design.passband_ripple_db):
+        fix = ("" if design.coefficients is not None
+               else ": raise numtaps or relax the targets")
         raise ConfigError(
-            f"the float {design.method.value} design with {h.size} taps does not meet the spec "
+            f"the float {label} design with {h.size} taps does not meet the spec "
             f"itself (stopband {float_m.stopband_atten_db:.2f} dB for "
             f"{design.stopband_atten_db:g} dB, ripple {float_m.passband_ripple_db:.3f} dB for "
-            f"{design.passband_ripple_db:g} dB): raise numtaps or relax the targets",
+            f"{design.passband_ripple_db:g} dB){fix}",
             file=path, key_path="filter")
-    log(f"fir: float {design.method.value} design, {h.size} taps: stopband "
-        f"{float_m.stopband_atten_db:.2f} dB, ripple {float_m.passband_ripple_db:.4f} dB")
+    if bands(design):
+        log(f"fir: float {label} design, {h.size} taps: stopband "
+            f"{float_m.stopband_atten_db:.2f} dB, ripple {float_m.passband_ripple_db:.4f} dB")
+    else:
+        log(f"fir: {label} design, {h.size} taps; spec: max |H_q - H| <= "
+            f"{design.max_error_db:g} dB of the peak gain")
+    if ptype is None:
+        log("fir: no (anti)symmetry: non-linear phase, one variable per tap"
+            + (", fold_symmetric off" if cfg["implementation"]["fold_symmetric"] else ""))
+    else:
+        log(f"fir: linear phase type {ptype} ({PHASE_TYPES[ptype]})")
 
-    # 2. variables
+    # 2. variables: a (anti)symmetric pair is one; exact zeros of the design (a halfband's
+    # every other tap) are none -- pruned, width 0, never searched
     sym = float_symmetry(h)
-    vmap = variable_map(h.size, sym)
+    hc = _cleaned(h)
+    all_vars = variable_map(h.size, sym)
+    vmap = [taps for taps in all_vars if np.any(hc[list(taps)] != 0)]
+    n_zero = sum(len(t) for t in all_vars) - sum(len(t) for t in vmap)
+    if n_zero:
+        log(f"fir: {n_zero} taps are exact zeros of the design: pruned (width 0), not "
+            f"search variables ({len(vmap)} variables)")
     widths = tuple(range(a["min_bits"], a["max_bits"] + 1))
     # width 0 prunes a coefficient; the largest one is always kept (a filter needs a tap)
     main_var = next(j for j, taps in enumerate(vmap) if int(np.argmax(np.abs(h))) in taps)
@@ -212,6 +258,11 @@ def setup(cfg: dict, path, log=lambda message: None) -> FirSetup:
     e_max = float(spec_p.error(xmax[None, :])[0])
     if a["objective"] == "spec" and e_max > 1:
         m = response_metrics(spec_p.quantized(xmax[None, :])[0], h, design)
+        if not bands(design) or design.max_error_db is not None:
+            raise ConfigError(
+                f"the spec cannot be met within the allowed widths: with every coefficient "
+                f"at max_bits = {a['max_bits']} bits the spec error is {e_max:.3g} (> 1; max "
+                f"|H_q - H| {m.max_error:.3g})", file=path, key_path="allocation.max_bits")
         raise ConfigError(
             f"the spec cannot be met within the allowed widths: with every coefficient at "
             f"max_bits = {a['max_bits']} bits the stopband attenuation is "
@@ -219,7 +270,7 @@ def setup(cfg: dict, path, log=lambda message: None) -> FirSetup:
             f"{m.passband_ripple_db:.4f} dB (allowed {design.passband_ripple_db:g})",
             file=path, key_path="allocation.max_bits")
     return FirSetup(design, h, sym, tuple(vmap), widths, choices, base, spec_p, fmt_in,
-                    fmt_out)
+                    fmt_out, ptype, n_zero)
 
 
 def solve_with(problem, method: str, a: dict, seed: int, progress=None):
@@ -340,6 +391,8 @@ def run(cfg: dict, ctx: RunContext) -> dict:
     est_luts = int(base.full_cost(best_x[None, :])[0])
     summary = {
         "taps": int(h.size), "variables": len(vmap), "symmetry": sym.value,
+        "design": design_label(design), "linear_phase_type": st.phase_type,
+        "zero_taps": st.zero_taps,
         "budget_luts": int(budget), "estimated_luts": est_luts,
         "allocation_widths": [int(v) for v in best_x],
         "uniform": best_uniform,
@@ -510,8 +563,19 @@ def _implement(spec, h, design, cfg, ctx) -> dict:
     out["response"] = {"stopband_atten_db": m.stopband_atten_db,
                        "passband_ripple_db": m.passband_ripple_db,
                        "max_error": m.max_error, "rms_error": m.rms_error}
-    out["meets_spec"] = bool(m.stopband_atten_db >= design.stopband_atten_db
-                             and m.passband_ripple_db <= design.passband_ripple_db)
+    from ...sim import bands, frequency_response
+
+    peak = float(np.abs(frequency_response(h, 4096)[1]).max())
+    out["response"]["max_error_db"] = 20 * math.log10(max(m.max_error, 1e-300) / peak)
+    meets = True
+    if bands(design):
+        meets = (m.stopband_atten_db >= design.stopband_atten_db
+                 and m.passband_ripple_db <= design.passband_ripple_db)
+    else:  # no mask: nothing to attenuate or ripple
+        out["response"]["stopband_atten_db"] = out["response"]["passband_ripple_db"] = None
+    if design.max_error_db is not None:
+        meets = meets and out["response"]["max_error_db"] <= design.max_error_db
+    out["meets_spec"] = bool(meets)
     rng = np.random.default_rng(ctx.seed)
     x = random_full_scale(spec, cfg["report"]["noise_samples"], rng)
     meas = measure_sqnr(spec, h, x)
@@ -520,8 +584,8 @@ def _implement(spec, h, design, cfg, ctx) -> dict:
     out["noise"] = {"sqnr_db": meas.sqnr_db, "measured_power": meas.error_power,
                     "predicted_power": pred.total_power,
                     "prediction_error_db": 10 * math.log10(pred.total_power / meas.error_power)}
-    ctx.log(f"fir: bit-true: stopband {m.stopband_atten_db:.2f} dB, ripple "
-            f"{m.passband_ripple_db:.4f} dB, SQNR {meas.sqnr_db:.2f} dB, noise predicted/"
+    ctx.log(f"fir: bit-true: {_response_text(out['response'])}, SQNR {meas.sqnr_db:.2f} dB, "
+            f"noise predicted/"
             f"measured {out['noise']['prediction_error_db']:+.2f} dB")
 
     rtl_dir = ctx.out_dir / "rtl"
@@ -644,11 +708,22 @@ def _lint(path: Path) -> dict:
             "log": r.stderr.strip()[-2000:]}
 
 
+def _response_text(r: dict) -> str:
+    """Stopband, ripple (when there is a mask) and the max response error, for one line."""
+    parts = []
+    if r["stopband_atten_db"] is not None:
+        parts.append(f"stopband {r['stopband_atten_db']:.2f} dB, ripple "
+                     f"{r['passband_ripple_db']:.4f} dB")
+    parts.append(f"max |H_q - H| {r['max_error_db']:.2f} dB of peak")
+    return ", ".join(parts)
+
+
 def _headline(s: dict) -> list[str]:
-    lines = [f"FIR {s['taps']} taps ({s['symmetry']} symmetry, {s['variables']} variables): "
-             f"{'meets' if s['meets_spec'] else 'MISSES'} the spec -- stopband "
-             f"{s['response']['stopband_atten_db']:.2f} dB, ripple "
-             f"{s['response']['passband_ripple_db']:.4f} dB"]
+    ptype = f"type {s['linear_phase_type']}" if s.get("linear_phase_type") else "non-linear phase"
+    lines = [f"FIR {s['taps']} taps ({s['design']}, {ptype}, {s['symmetry']} symmetry, "
+             f"{s['variables']} variables): "
+             f"{'meets' if s['meets_spec'] else 'MISSES'} the spec -- "
+             f"{_response_text(s['response'])}"]
     if s["uniform"]:
         lines.append(f"LUTs (estimate): mixed {s['estimated_luts']} vs best uniform "
                      f"({s['uniform']['bits']}-bit, {s['uniform']['scaling']}) "
