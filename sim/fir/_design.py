@@ -272,8 +272,8 @@ class FirDesign:
         if self.edges:
             raise ValueError("give either edges or cutoff (with width), not both")
         if self.width is None or not (math.isfinite(self.width) and self.width > 0):
-            raise ValueError(f"cutoff needs width, the transition width (> 0), not "
-                             f"{self.width}")
+            raise ValueError("cutoff needs width, the transition width (> 0)"
+                             + ("" if self.width is None else f", not {self.width}"))
         c = tuple(float(v) for v in self.cutoff)
         object.__setattr__(self, "cutoff", c)
         w = float(self.width)
