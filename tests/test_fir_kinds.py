@@ -207,6 +207,8 @@ def test_halfband_zeros_are_not_search_variables(tmp_path):
      r"filter\.numtaps: a halfband needs numtaps = 4k\+3"),
     ("{response: halfband, edges: [0.4, 0.6], method: remez}",
      r"filter\.method: a halfband is designed with a window"),
+    ("{response: halfband, edges: [0.4, 0.6], phase: minimum}",
+     r"filter\.phase: phase minimum does not apply to a halfband"),
 ])
 def test_halfband_config_errors(tmp_path, capsys, filt, message):
     code, err = _config_error(tmp_path, capsys, f"  {filt}\n")

@@ -215,6 +215,9 @@ class FirDesign:
             if not a < b:
                 raise ValueError(f"band edges must increase: {a:g} then {b:g}")
         if self.response is Response.HALFBAND:
+            if self.phase == "minimum":
+                raise ValueError("phase minimum does not apply to a halfband (its zeros and "
+                                 "centre tap are a linear-phase property)")
             fp, fst = self.edges
             if abs(fp + fst - top) > 1e-9 * top:
                 raise ValueError(f"a halfband needs f_pass + f_stop = {top:g} (Nyquist), not "
