@@ -193,6 +193,19 @@ class FirDesign:
                              f"{self.max_error_db}")
         if self.response is None and self.max_error_db is None:
             raise ValueError("user coefficients without a response mask need max_error_db")
+        if self.response is not Response.MULTIBAND:
+            extra = [k for k in ("band_list", "desired", "weights") if getattr(self, k) is not None]
+            if extra:
+                names = ", ".join("bands" if k == "band_list" else k for k in extra)
+                raise ValueError(f"{names}: for response multiband only")
+        if self.coefficients is not None:
+            extra = [k for k in ("window", "beta", "cutoff") if getattr(self, k) is not None]
+            if extra:
+                raise ValueError(f"{', '.join(extra)}: for designed filters, not for user "
+                                 f"coefficients")
+        if self.width is not None and self.cutoff is None:
+            raise ValueError("width applies to the cutoff form only (give cutoff, or edges "
+                             "without width)")
         if self.cutoff is not None:
             self._set_cutoff_edges(top, unit)
         object.__setattr__(self, "edges", tuple(float(e) for e in self.edges))
