@@ -264,6 +264,12 @@ def test_multiband_firls_equals_firls():
      r"filter\.numtaps: a multiband needs an odd number of taps \(numtaps 30 makes a type II "
      r"linear-phase filter, which has a zero at Nyquist"),
 ])
+def test_multiband_config_errors(tmp_path, capsys, filt, message):
+    code, err = _config_error(tmp_path, capsys, f"  {filt}\n")
+    assert code == 2, err
+    assert re.search(message, err), err
+
+
 @pytest.mark.parametrize(("filt", "message"), [
     ("{edges: [0.2, 0.3], bands: [[0, 0.2], [0.3, 1]]}",
      r"filter\.bands: bands: for response multiband only"),
@@ -278,11 +284,6 @@ def test_keys_of_other_kinds_are_refused(tmp_path, capsys, filt, message):
     assert code == 2, err
     assert re.search(message, err), err
 
-
-def test_multiband_config_errors(tmp_path, capsys, filt, message):
-    code, err = _config_error(tmp_path, capsys, f"  {filt}\n")
-    assert code == 2, err
-    assert re.search(message, err), err
 
 
 # -- user coefficients ---------------------------------------------------------------------

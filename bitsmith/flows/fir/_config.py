@@ -25,7 +25,7 @@ MIN_TAPS, MAX_TAPS = 3, 1023
 
 #: FilterConfig keys a FirDesign error message may name, most specific first (the error is
 #: reported under the first one it mentions).
-_DESIGN_KEYS = (("f_pass + f_stop", "edges"), ("needs width", "width"), ("designed with", "method"),
+_DESIGN_KEYS = (("f_pass + f_stop", "edges"), ("needs width", "width"), ("width applies", "width"), ("designed with", "method"),
                 ("max_error_db", "max_error_db"), ("numtaps", "numtaps"), ("cutoff", "cutoff"),
                 ("width", "width"), ("beta", "beta"), ("window", "window"),
                 ("bands", "bands"), ("desired", "desired"), ("weights", "weights"),
