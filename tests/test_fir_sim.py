@@ -412,11 +412,11 @@ def test_variable_map_and_expand_widths():
         ),
         (
             dict(response="notch", edges=(0.2, 0.3)),
-            "response must be one of lowpass, highpass, bandpass, bandstop, not 'notch'",
+            "response must be one of lowpass, highpass, bandpass, bandstop, halfband, multiband, not 'notch'",
         ),
         (
             dict(response="lowpass", edges=(0.2, 0.3), method="ls"),
-            "method must be one of firwin, remez, firls, not 'ls'",
+            "method must be one of firwin, remez, firls, kaiser, not 'ls'",
         ),
         (
             dict(response="lowpass", edges=(0.2, 0.3), passband_ripple_db=0),

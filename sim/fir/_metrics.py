@@ -78,6 +78,16 @@ def _band_masks(design: FirDesign, w: np.ndarray):
     return pm, sm
 
 
+def _pass_gain(design: FirDesign, w: np.ndarray) -> np.ndarray:
+    """Desired gain at each grid frequency (1 outside the passbands): passband ripple is
+    measured relative to it (a multiband passband may want a gain other than 1)."""
+    g = np.ones(w.shape)
+    for b in bands(design):
+        if b.kind == "pass":
+            g[(w >= b.f_lo) & (w <= b.f_hi)] = b.gain
+    return g
+
+
 @dataclass(frozen=True)
 class ResponseMetrics:
     """How a quantized response compares with the spec mask and the float design.
@@ -131,9 +141,11 @@ def response_metrics(h_q, h_float, design: FirDesign, n_freq: int = 4096) -> Res
     pm, sm = _band_masks(design, w)
     mag = np.maximum(np.abs(H[0]), _TINY)
     err = np.abs(H[0] - H[1])
+    # no passband (stopband): no ripple (attenuation) to measure -- 0 dB ripple (inf dB)
+    rel = mag[pm] / _pass_gain(design, w)[pm]
     return ResponseMetrics(
-        passband_ripple_db=float(np.max(np.abs(20 * np.log10(mag[pm])))),
-        stopband_atten_db=float(-20 * np.log10(np.max(mag[sm]))),
+        passband_ripple_db=float(np.max(np.abs(20 * np.log10(rel)))) if pm.any() else 0.0,
+        stopband_atten_db=float(-20 * np.log10(np.max(mag[sm]))) if sm.any() else np.inf,
         max_error=float(np.max(err)),
         rms_error=float(np.sqrt(np.mean(err**2))),
     )
@@ -229,8 +241,10 @@ def batch_band_metrics(Q, design: FirDesign, n_freq: int = 2048) -> tuple[np.nda
     w, H = frequency_response(Q, n_freq)
     pm, sm = _band_masks(design, w)
     mag = np.abs(H)
+    if not sm.any() or not pm.any():
+        raise ValueError("batch band metrics need a passband and a stopband")
     stop_max = np.maximum(np.max(mag[:, sm], axis=1), _TINY)
-    pmag = np.maximum(mag[:, pm], _TINY)
+    pmag = np.maximum(mag[:, pm] / _pass_gain(design, w)[pm], _TINY)
     ripple = np.maximum(20 * np.log10(np.max(pmag, axis=1)), -20 * np.log10(np.min(pmag, axis=1)))
     return -20 * np.log10(stop_max), ripple
 

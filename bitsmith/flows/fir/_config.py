@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from ...config import INT64_MAX, ConfigModel, check
+from ...config import INT64_MAX, ConfigModel, ConfigPath, check
 
 ROUNDINGS = ("truncate", "round_half_up", "round_half_even", "round_to_zero")
 OVERFLOWS = ("wrap", "saturate")
@@ -23,14 +23,67 @@ Simulator = Literal["verilator", "icarus"]
 MIN_TAPS, MAX_TAPS = 3, 1023
 
 
-class FilterConfig(ConfigModel):
-    """The frequency response to meet."""
+#: FilterConfig keys a FirDesign error message may name, most specific first (the error is
+#: reported under the first one it mentions).
+_DESIGN_KEYS = (("f_pass + f_stop", "edges"), ("needs width", "width"), ("width applies", "width"), ("designed with", "method"),
+                ("max_error_db", "max_error_db"), ("numtaps", "numtaps"), ("cutoff", "cutoff"),
+                ("width", "width"), ("beta", "beta"), ("window", "window"),
+                ("bands", "bands"), ("desired", "desired"), ("weights", "weights"),
+                ("phase", "phase"), ("coefficient", "coefficients"), ("method", "method"),
+                ("edges", "edges"), ("fs", "fs"))
 
-    response: Literal["lowpass", "highpass", "bandpass", "bandstop"] = Field(
-        "lowpass", description="response type")
-    edges: Annotated[list[float], Field(min_length=2, max_length=4)] = Field(
-        description="transition-band edges in increasing order, normalized to Nyquist = 1 "
-                    "(or Hz when fs is given): 2 for lowpass/highpass, 4 for bandpass/bandstop")
+WindowSpec = str | list[str | float]
+
+
+def user_taps(f: dict):
+    """The user coefficients of a ``filter`` section (its ``model_dump``), scaled."""
+    from ...sim.fir._coefficients import check_coefficients, load_coefficients
+
+    c = f["coefficients"]
+    h = load_coefficients(c) if isinstance(c, str) else check_coefficients(c)
+    return h * f["coefficient_scale"]
+
+
+def filter_design(f: dict, taps=None):
+    """The :class:`~bitsmith.sim.FirDesign` of a ``filter`` section (its ``model_dump``);
+    ``taps``: the user coefficients, already loaded (loaded here when None)."""
+    from ...sim import FirDesign
+
+    if f["coefficients"] is not None and taps is None:
+        taps = user_taps(f)
+
+    def tup(v):
+        return None if v is None else tuple(v)
+
+    return FirDesign(
+        response=f["response"], edges=tuple(f["edges"]), numtaps=f["numtaps"],
+        passband_ripple_db=f["passband_ripple_db"], stopband_atten_db=f["stopband_atten_db"],
+        # user coefficients are not designed; firwin is a placeholder FirDesign accepts
+        method="firwin" if taps is not None else f["method"], fs=f["fs"],
+        window=tup(f["window"]) if isinstance(f["window"], list) else f["window"],
+        beta=f["beta"], cutoff=tup(f["cutoff"]), width=f["width"],
+        band_list=None if f["bands"] is None else tuple(tuple(b) for b in f["bands"]),
+        desired=tup(f["desired"]), weights=tup(f["weights"]),
+        coefficients=None if taps is None else tuple(float(v) for v in taps),
+        max_error_db=f["max_error_db"], phase=f["phase"])
+
+
+class FilterConfig(ConfigModel):
+    """The frequency response to meet (and how its float taps are designed).
+
+    Kinds (see README "Filter kinds"): a standard response from ``edges`` (or ``cutoff`` +
+    ``width`` for the window methods), ``halfband``, ``multiband`` (``bands``/``desired``/
+    ``weights``), user ``coefficients`` (a list or a file), and ``phase: minimum``.
+    """
+
+    response: Literal["lowpass", "highpass", "bandpass", "bandstop", "halfband",
+                      "multiband"] | None = Field(
+        "lowpass", description="response type; null only with user coefficients (spec: "
+                               "max_error_db)")
+    edges: Annotated[list[float], Field(max_length=4)] = Field(
+        [], description="transition-band edges in increasing order, normalized to Nyquist = 1 "
+                        "(or Hz when fs is given): 2 for lowpass/highpass/halfband, 4 for "
+                        "bandpass/bandstop; none for multiband or with cutoff")
     numtaps: int | None = Field(None, ge=MIN_TAPS, le=MAX_TAPS,
                                 description="filter length (taps); null estimates it from "
                                             "the targets")
@@ -38,16 +91,67 @@ class FilterConfig(ConfigModel):
                                       description="largest passband deviation (+-dB)")
     stopband_atten_db: float = Field(60.0, ge=1, le=200, allow_inf_nan=False,
                                      description="smallest stopband attenuation (dB)")
-    method: Literal["firwin", "remez", "firls"] = Field("remez", description="design method "
-                                                        "(scipy.signal)")
+    method: Literal["firwin", "remez", "firls", "kaiser"] = Field(
+        "remez", description="design method (scipy.signal); default remez, kaiser for a "
+                             "halfband")
     fs: float | None = Field(None, gt=0, allow_inf_nan=False,
                              description="sample rate (Hz) when the edges are in Hz")
+    window: WindowSpec | None = Field(None, description="firwin: a scipy.signal.get_window "
+                                      "name or [name, parameter...] (default: Kaiser from "
+                                      "the targets)")
+    beta: float | None = Field(None, ge=0, le=50, allow_inf_nan=False,
+                               description="kaiser (and halfband): Kaiser window beta "
+                                           "(default: kaiser_beta of the tighter target)")
+    cutoff: Annotated[list[float], Field(min_length=1, max_length=2)] | None = Field(
+        None, description="window methods: cutoff frequencies given to firwin, instead of "
+                          "edges (needs width)")
+    width: float | None = Field(None, gt=0, allow_inf_nan=False,
+                                description="transition width with cutoff (edges are cutoff "
+                                            "-+ width/2)")
+    bands: Annotated[list[Annotated[list[float], Field(min_length=2, max_length=2)]],
+                     Field(min_length=2, max_length=16)] | None = Field(
+        None, description="multiband: [[lo, hi], ...] in increasing order (Nyquist = 1 or Hz)")
+    desired: list[float] | None = Field(None, description="multiband: desired gain per band "
+                                        "(0 = stopband)")
+    weights: list[float] | None = Field(None, description="multiband: remez/firls weight per "
+                                        "band (default 1/delta of its target)")
+    coefficients: list[float] | ConfigPath | None = Field(
+        None, description="user taps: a list, or a file (.coe radix 10/16, .npy, text with "
+                          "one number per line) relative to the config's folder")
+    coefficient_scale: float = Field(1.0, gt=0, allow_inf_nan=False,
+                                     description="user coefficients are multiplied by this "
+                                                 "(e.g. 2**-15 for a .coe of Q15 integers)")
+    max_error_db: float | None = Field(None, lt=0, ge=-300, allow_inf_nan=False,
+                                       description="spec on the quantization: max |H_q - H| "
+                                                   "/ max |H| over 0..Nyquist (dB)")
+    phase: Literal["linear", "minimum"] = Field("linear", description="minimum: "
+                                                "scipy.signal.minimum_phase of a prototype "
+                                                "for the squared spec")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, data):
+        # method defaults by response (a halfband is a window design); user coefficients
+        # without edges have no mask unless a response is named
+        if isinstance(data, dict):
+            data = dict(data)
+            if "method" not in data and data.get("coefficients") is None:
+                data["method"] = "kaiser" if data.get("response") == "halfband" else "remez"
+            if (data.get("coefficients") is not None and "response" not in data
+                    and not data.get("edges") and data.get("cutoff") is None):
+                data["response"] = None
+        return data
 
     @model_validator(mode="after")
     def _consistent(self):
-        need = 2 if self.response in ("lowpass", "highpass") else 4
-        check(len(self.edges) == need, "edges",
-              f"a {self.response} needs {need} band edges, not {len(self.edges)}")
+        user = self.coefficients is not None
+        if self.response == "multiband":
+            check(self.bands is not None and self.desired is not None, "bands",
+                  "a multiband response needs bands and desired")
+        if self.cutoff is None and self.response not in ("multiband", None):
+            need = 2 if self.response in ("lowpass", "highpass", "halfband") else 4
+            check(len(self.edges) == need, "edges",
+                  f"a {self.response} needs {need} band edges, not {len(self.edges)}")
         top = 1.0 if self.fs is None else self.fs / 2
         check(all(0 < e < top for e in self.edges), "edges",
               f"every edge must lie strictly between 0 and {top:g} "
@@ -55,13 +159,37 @@ class FilterConfig(ConfigModel):
         check(all(a < b for a, b in zip(self.edges, self.edges[1:], strict=False)), "edges",
               f"edges must increase, not {self.edges}")
         n = self.numtaps
-        if n is not None and n % 2 == 0:
+        if n is not None and n % 2 == 0 and not user:
             check(self.method != "firls", "numtaps",
                   f"method firls needs an odd number of taps, not {n}")
-            check(self.response not in ("highpass", "bandstop"), "numtaps",
-                  f"a {self.response} needs an odd number of taps (an even-length symmetric "
-                  f"filter has a zero at Nyquist), not {n}")
+            check(self.phase == "minimum" or self.response not in ("highpass", "bandstop"),
+                  "numtaps", f"a {self.response} needs an odd number of taps (an even-length "
+                             f"symmetric filter has a zero at Nyquist), not {n}")
+        if not user:
+            check("coefficient_scale" not in self.model_fields_set, "coefficient_scale",
+                  "coefficient_scale applies to user coefficients only")
+        else:
+            check("method" not in self.model_fields_set, "method",
+                  "user coefficients are not designed: drop method")
+        taps = None
+        if user:
+            taps = self._user_taps()
+        self._check_design(taps)
         return self
+
+    def _user_taps(self):
+        try:
+            return user_taps(self.model_dump())
+        except ValueError as e:
+            check(False, "coefficients", str(e))
+
+    def _check_design(self, taps):
+        try:
+            filter_design(self.model_dump(), taps)
+        except ValueError as e:
+            msg = str(e)
+            key = next((k for text, k in _DESIGN_KEYS if text in msg), "response")
+            check(False, key, msg)
 
 
 class FormatConfig(ConfigModel):
@@ -205,3 +333,14 @@ class FirConfig(ConfigModel):
     verification: VerificationConfig = Field(default_factory=VerificationConfig)
     synthesis: SynthesisConfig = Field(default_factory=SynthesisConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+
+    @model_validator(mode="after")
+    def _fold(self):
+        # a minimum-phase filter has no symmetry to fold; an explicit request is a mistake
+        # (left at its default, folding is switched off where the taps are not symmetric)
+        check(not (self.filter.phase == "minimum"
+                   and "fold_symmetric" in self.implementation.model_fields_set
+                   and self.implementation.fold_symmetric), "implementation",
+              "fold_symmetric: true needs symmetric coefficients, and a minimum-phase filter "
+              "has none: drop it or set it false")
+        return self

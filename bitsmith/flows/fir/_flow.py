@@ -36,17 +36,33 @@ SCHEMA = FirConfig  # the config model of kind fir (see _config.py)
 
 # -- building the domain objects from the validated config ---------------------------------
 
-def _design(cfg: dict, path):
-    from ...sim import FirDesign
+#: Frequency grid (intervals, Nyquist = 1) of the spec check, in the search and at the end.
+SPEC_GRID = 4096
 
-    f = cfg["filter"]
+#: Linear-phase FIR types: symmetry and length, and the forced zeros each has.
+PHASE_TYPES = {"I": "even symmetry, odd length: no forced zero",
+               "II": "even symmetry, even length: zero at Nyquist",
+               "III": "odd symmetry, odd length: zeros at DC and Nyquist",
+               "IV": "odd symmetry, even length: zero at DC"}
+
+def _design(cfg: dict, path):
+    from ._config import filter_design
+
     try:
-        return FirDesign(response=f["response"], edges=tuple(f["edges"]), numtaps=f["numtaps"],
-                         passband_ripple_db=f["passband_ripple_db"],
-                         stopband_atten_db=f["stopband_atten_db"], method=f["method"],
-                         fs=f["fs"])
+        return filter_design(cfg["filter"])
     except ValueError as e:
-        raise ConfigError(str(e), file=path, key_path="filter") from None
+        key = "filter.coefficients" if cfg["filter"]["coefficients"] is not None else "filter"
+        raise ConfigError(str(e), file=path, key_path=key) from None
+
+
+def design_label(design) -> str:
+    """How the float taps came about, for logs and the report."""
+    if design.coefficients is not None:
+        return "user-coefficient"
+    label = design.method.value
+    if design.response is not None and design.response.value in ("halfband", "multiband"):
+        label = f"{design.response.value} {label}"
+    return f"minimum-phase {label}" if design.phase == "minimum" else label
 
 
 def _design_taps(design, path) -> np.ndarray:
@@ -61,11 +77,11 @@ def _design_taps(design, path) -> np.ndarray:
             h = design_fir(design)
         except (ValueError, RuntimeWarning, UserWarning, ArithmeticError) as e:
             text = " ".join(str(e).split())
-            raise ConfigError(f"the {design.method.value} design failed: {text} (change "
+            raise ConfigError(f"the {design_label(design)} design failed: {text} (change "
                               f"numtaps, the edges or the method)", file=path,
                               key_path="filter") from None
     if not np.all(np.isfinite(h)) or not np.any(h):
-        raise ConfigError(f"the {design.method.value} design returned unusable taps (NaN or "
+        raise ConfigError(f"the {design_label(design)} design returned unusable taps (NaN or "
                           f"all zero): change numtaps, the edges or the method", file=path,
                           key_path="filter")
     return h
@@ -211,12 +227,21 @@ class FirSetup:
     spec_problem: object  #: the same with objective "spec"
     fmt_in: object
     fmt_out: object
+    phase_type: str | None = None  #: linear-phase type I-IV, None without symmetry
+    zero_taps: int = 0  #: exact zeros of the design, pruned and not searched
 
 
 def setup(cfg: dict, path, log=lambda message: None) -> FirSetup:
     """Steps 1-3: float design, variables, reachability; raises ConfigError before any search."""
-    from ...sim import response_metrics, variable_map
+    from ...sim import (
+        bands,
+        linear_phase_type,
+        phase_type_conflict,
+        response_metrics,
+        variable_map,
+    )
     from ...sim import symmetry as float_symmetry
+    from ...sim.fir._design import _cleaned
     from ._problem import FirAllocationProblem
 
     a = cfg["allocation"]
@@ -238,23 +263,47 @@ def setup(cfg: dict, path, log=lambda message: None) -> FirSetup:
 
     # 1. float design
     h = _design_taps(design, path)
+    label = design_label(design)
+    ptype = linear_phase_type(h)
+    why = phase_type_conflict(ptype, bands(design))
+    if why:
+        raise ConfigError(f"the {label} taps ({h.size}) make a {why}: the response cannot be "
+                          f"met", file=path, key_path="filter")
     float_m = response_metrics(h, h, design)
-    if (float_m.stopband_atten_db < design.stopband_atten_db
-            or float_m.passband_ripple_db > design.passband_ripple_db):
+    if bands(design) and (float_m.stopband_atten_db < design.stopband_atten_db
+                          or float_m.passband_ripple_db > design.passband_ripple_db):
+        fix = ("" if design.coefficients is not None
+               else ": raise numtaps or relax the targets")
         raise ConfigError(
-            f"the float {design.method.value} design with {h.size} taps does not meet the spec "
+            f"the float {label} design with {h.size} taps does not meet the spec "
             f"itself (stopband {float_m.stopband_atten_db:.2f} dB for "
             f"{design.stopband_atten_db:g} dB, ripple {float_m.passband_ripple_db:.3f} dB for "
-            f"{design.passband_ripple_db:g} dB): raise numtaps or relax the targets",
+            f"{design.passband_ripple_db:g} dB){fix}",
             file=path, key_path="filter")
-    log(f"fir: float {design.method.value} design, {h.size} taps: stopband "
-        f"{float_m.stopband_atten_db:.2f} dB, ripple {float_m.passband_ripple_db:.4f} dB")
+    if bands(design):
+        log(f"fir: float {label} design, {h.size} taps: stopband "
+            f"{float_m.stopband_atten_db:.2f} dB, ripple {float_m.passband_ripple_db:.4f} dB")
+    else:
+        log(f"fir: {label} design, {h.size} taps; spec: max |H_q - H| <= "
+            f"{design.max_error_db:g} dB of the peak gain")
+    if ptype is None:
+        log("fir: no (anti)symmetry: non-linear phase, one variable per tap"
+            + (", fold_symmetric off" if cfg["implementation"]["fold_symmetric"] else ""))
+    else:
+        log(f"fir: linear phase type {ptype} ({PHASE_TYPES[ptype]})")
 
     fmt_in, fmt_out = _formats(cfg, path, h, log)
 
-    # 2. variables
+    # 2. variables: a (anti)symmetric pair is one; exact zeros of the design (a halfband's
+    # every other tap) are none -- pruned, width 0, never searched
     sym = float_symmetry(h)
-    vmap = variable_map(h.size, sym)
+    hc = _cleaned(h)
+    all_vars = variable_map(h.size, sym)
+    vmap = [taps for taps in all_vars if np.any(hc[list(taps)] != 0)]
+    n_zero = sum(len(t) for t in all_vars) - sum(len(t) for t in vmap)
+    if n_zero:
+        log(f"fir: {n_zero} taps are exact zeros of the design: pruned (width 0), not "
+            f"search variables ({len(vmap)} variables)")
     widths = tuple(range(a["min_bits"], a["max_bits"] + 1))
     # width 0 prunes a coefficient; the largest one is always kept (a filter needs a tap)
     main_var = next(j for j, taps in enumerate(vmap) if int(np.argmax(np.abs(h))) in taps)
@@ -262,15 +311,23 @@ def setup(cfg: dict, path, log=lambda message: None) -> FirSetup:
                     for j in range(len(vmap)))
     cost_fn = _cost_fn(cfg, fmt_in, fmt_out)
     big = 10**12
-    base = FirAllocationProblem(h, design, vmap, choices, big, cost_fn, a["objective"])
+    # the search judges the spec on the grid the final check uses (response_metrics'
+    # 4096 intervals): on a coarser one, polish can stop a hair past the mask between points
+    base = FirAllocationProblem(h, design, vmap, choices, big, cost_fn, a["objective"],
+                                n_freq=SPEC_GRID)
     spec_p = base if a["objective"] == "spec" else FirAllocationProblem(
-        h, design, vmap, choices, big, cost_fn, "spec")
+        h, design, vmap, choices, big, cost_fn, "spec", n_freq=SPEC_GRID)
 
     # 3. reachable at all?
     xmax = np.array([c[-1] for c in choices])
     e_max = float(spec_p.error(xmax[None, :])[0])
     if a["objective"] == "spec" and e_max > 1:
         m = response_metrics(spec_p.quantized(xmax[None, :])[0], h, design)
+        if not bands(design) or design.max_error_db is not None:
+            raise ConfigError(
+                f"the spec cannot be met within the allowed widths: with every coefficient "
+                f"at max_bits = {a['max_bits']} bits the spec error is {e_max:.3g} (> 1; max "
+                f"|H_q - H| {m.max_error:.3g})", file=path, key_path="allocation.max_bits")
         raise ConfigError(
             f"the spec cannot be met within the allowed widths: with every coefficient at "
             f"max_bits = {a['max_bits']} bits the stopband attenuation is "
@@ -278,7 +335,7 @@ def setup(cfg: dict, path, log=lambda message: None) -> FirSetup:
             f"{m.passband_ripple_db:.4f} dB (allowed {design.passband_ripple_db:g})",
             file=path, key_path="allocation.max_bits")
     return FirSetup(design, h, sym, tuple(vmap), widths, choices, base, spec_p, fmt_in,
-                    fmt_out)
+                    fmt_out, ptype, n_zero)
 
 
 def solve_with(problem, method: str, a: dict, seed: int, progress=None):
@@ -357,12 +414,8 @@ def run(cfg: dict, ctx: RunContext) -> dict:
             best_x, budget = u_x, u_cost
         else:
             best_x, budget = np.asarray(best.x), hi
-        # the search judges the response on a 1024-point grid; the shipped design must meet
-        # the spec on the report's 4096-point one, so the last steps are judged there
-        fine = base.with_grid(REPORT_GRID)
-        best_x = repair_up(fine, best_x, ctx.log)
         if a["polish"]:
-            best_x = polish(fine, best_x, ctx.log)
+            best_x = polish(base, best_x, ctx.log)
         budget = int(base.cost(best_x[None, :])[0, 0])
     else:
         budget = a["budget_luts"]
@@ -395,10 +448,7 @@ def run(cfg: dict, ctx: RunContext) -> dict:
         else:
             compare[m] = solve(at_budget, m, m)
     if main_res.feasible and main_res.error < float(base.error(best_x[None, :])[0]):
-        x_new = np.asarray(main_res.x)
-        if (a["objective"] != "spec"
-                or float(base.with_grid(REPORT_GRID).error(x_new[None, :])[0]) <= 1):
-            best_x = x_new
+        best_x = np.asarray(main_res.x)
 
     # 6-8. the chosen design, simulated, generated, verified, synthesized
     spec = _final_output(_spec(base, best_x, cfg, fmt_in, fmt_out), cfg, path, ctx.log)
@@ -419,6 +469,8 @@ def run(cfg: dict, ctx: RunContext) -> dict:
         "shipped": choice["shipped"], "shipped_reason": choice["reason"],
         "mixed_vs_uniform": choice,
         "taps": int(h.size), "variables": len(vmap), "symmetry": sym.value,
+        "design": design_label(design), "linear_phase_type": st.phase_type,
+        "zero_taps": st.zero_taps,
         "budget_luts": int(budget), "estimated_luts": est_luts,
         "allocation_widths": [int(v) for v in best_x],
         "uniform": best_uniform,
@@ -573,34 +625,6 @@ def _uniform_row(problem, spec_problem, scaling, bits, x, Q, luts):
             "meets": spec_err <= 1}
 
 
-#: frequency grid (intervals to Nyquist) of the report's response metrics
-REPORT_GRID = 4096
-
-
-def repair_up(problem, x, log=None):
-    """Widen single variables until the spec holds (``problem``'s grid): each step takes
-    the one-step increase with the most spec-error reduction per extra LUT."""
-    x = np.array(x, dtype=np.int64)
-    idx = problem.to_index(x[None, :])[0]
-    err = float(problem.error(x[None, :])[0])
-    steps = 0
-    while err > 1:
-        can = np.flatnonzero(idx < problem.n_choices - 1)
-        if can.size == 0:
-            break
-        cand = np.repeat(idx[None, :], can.size, axis=0)
-        cand[np.arange(can.size), can] += 1
-        e, c = problem.evaluate(problem.to_width(cand))
-        base_cost = int(problem.cost(problem.to_width(idx[None, :]))[0, 0])
-        gain = (err - e) / np.maximum(c[:, 0] - base_cost, 1)
-        best = int(np.argmax(gain))
-        idx, err, steps = cand[best], float(e[best]), steps + 1
-    if log and steps:
-        log(f"  repair: {steps} widening steps to meet the spec on the {problem.n_freq}-point "
-            f"grid (spec error {err:.4f})")
-    return problem.to_width(idx[None, :])[0]
-
-
 def polish(problem, x, log=None):
     """Greedy descent: lower single variables one step while the spec still holds.
 
@@ -697,8 +721,19 @@ def _implement(spec, h, design, cfg, ctx, synthesis=None) -> dict:
     out["response"] = {"stopband_atten_db": m.stopband_atten_db,
                        "passband_ripple_db": m.passband_ripple_db,
                        "max_error": m.max_error, "rms_error": m.rms_error}
-    out["meets_spec"] = bool(m.stopband_atten_db >= design.stopband_atten_db
-                             and m.passband_ripple_db <= design.passband_ripple_db)
+    from ...sim import bands, frequency_response
+
+    peak = float(np.abs(frequency_response(h, 4096)[1]).max())
+    out["response"]["max_error_db"] = 20 * math.log10(max(m.max_error, 1e-300) / peak)
+    meets = True
+    if bands(design):
+        meets = (m.stopband_atten_db >= design.stopband_atten_db
+                 and m.passband_ripple_db <= design.passband_ripple_db)
+    else:  # no mask: nothing to attenuate or ripple
+        out["response"]["stopband_atten_db"] = out["response"]["passband_ripple_db"] = None
+    if design.max_error_db is not None:
+        meets = meets and out["response"]["max_error_db"] <= design.max_error_db
+    out["meets_spec"] = bool(meets)
     rng = np.random.default_rng(ctx.seed)
     x = random_full_scale(spec, cfg["report"]["noise_samples"], rng)
     meas = measure_sqnr(spec, h, x)
@@ -712,9 +747,8 @@ def _implement(spec, h, design, cfg, ctx, synthesis=None) -> dict:
                     "predicted_overflow_power": ovf_power,
                     "prediction_includes_overflow": True,
                     "prediction_error_db": 10 * math.log10(total / meas.error_power)}
-    ctx.log(f"fir: bit-true: stopband {m.stopband_atten_db:.2f} dB, ripple "
-            f"{m.passband_ripple_db:.4f} dB, SQNR {meas.sqnr_db:.2f} dB, noise predicted/"
-            f"measured {out['noise']['prediction_error_db']:+.2f} dB"
+    ctx.log(f"fir: bit-true: {_response_text(out['response'])}, SQNR {meas.sqnr_db:.2f} dB, "
+            f"noise predicted/measured {out['noise']['prediction_error_db']:+.2f} dB"
             + (f" ({100 * ovf_power / total:.1f} % of it from output overflow)"
                if ovf_power else ""))
 
@@ -885,11 +919,22 @@ def _lint(path: Path) -> dict:
             "log": r.stderr.strip()[-2000:]}
 
 
+def _response_text(r: dict) -> str:
+    """Stopband, ripple (when there is a mask) and the max response error, for one line."""
+    parts = []
+    if r["stopband_atten_db"] is not None:
+        parts.append(f"stopband {r['stopband_atten_db']:.2f} dB, ripple "
+                     f"{r['passband_ripple_db']:.4f} dB")
+    parts.append(f"max |H_q - H| {r['max_error_db']:.2f} dB of peak")
+    return ", ".join(parts)
+
+
 def _headline(s: dict) -> list[str]:
-    lines = [f"FIR {s['taps']} taps ({s['symmetry']} symmetry, {s['variables']} variables): "
-             f"{'meets' if s['meets_spec'] else 'MISSES'} the spec -- stopband "
-             f"{s['response']['stopband_atten_db']:.2f} dB, ripple "
-             f"{s['response']['passband_ripple_db']:.4f} dB"]
+    ptype = f"type {s['linear_phase_type']}" if s.get("linear_phase_type") else "non-linear phase"
+    lines = [f"FIR {s['taps']} taps ({s['design']}, {ptype}, {s['symmetry']} symmetry, "
+             f"{s['variables']} variables): "
+             f"{'meets' if s['meets_spec'] else 'MISSES'} the spec -- "
+             f"{_response_text(s['response'])}"]
     mu = s["mixed_vs_uniform"]
     if s["shipped"] == "uniform":
         lines.append(f"shipped the uniform design ({mu['uniform']}): {s['shipped_reason']}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...search import Problem, SeparableProblem
-from ...sim import FirDesign, Rounding, quantize_coefficient_batch, quantize_coefficients
+from ...sim import FirDesign, Rounding, bands, quantize_coefficient_batch, quantize_coefficients
 
 # the batch path needs the quantizer's integer significands and exponents, which the public
 # quantize_coefficient_batch folds into float values
@@ -75,13 +75,22 @@ class FirAllocationProblem(Problem):
         self.objective = objective
         self.coef_rounding = coef_rounding
         self.n_freq = n_freq
-        self._tap_var = np.empty(self.h.size, dtype=np.int64)
+        # taps no variable covers are exact zeros of the design (a halfband's every other
+        # tap): they map to a constant width-0 column (pruned, never searched)
+        self._tap_var = np.full(self.h.size, len(self.vmap), dtype=np.int64)
         for j, taps in enumerate(self.vmap):
             self._tap_var[list(taps)] = j
+        uncovered = self._tap_var == len(self.vmap)
+        if np.any(_cleaned(self.h)[uncovered] != 0):
+            raise ValueError("taps no variable covers must be exact zeros of the design")
         w, H = frequency_response(self.h, n_freq)
         self._H = H
         self.delta_p = 10 ** (design.passband_ripple_db / 20) - 1
         self.delta_s = 10 ** (-design.stopband_atten_db / 20)
+        self._has_mask = bool(bands(design))
+        # max_error_db: |H_q - H| relative to the float design's peak gain
+        self._max_err = (None if design.max_error_db is None
+                         else float(np.abs(H).max()) * 10 ** (design.max_error_db / 20))
 
         self.use_sensitivity = use_sensitivity
         self._amp = None
@@ -237,17 +246,11 @@ class FirAllocationProblem(Problem):
         other.budgets = (int(budget),)
         return other
 
-    def with_grid(self, n_freq: int) -> FirAllocationProblem:
-        """The same problem judged on another frequency grid (e.g. the report's finer one)."""
-        other = self.with_budget(self.budgets[0])
-        other.n_freq = int(n_freq)
-        other._H = frequency_response(self.h, other.n_freq)[1]
-        return other
-
     # -- views ----------------------------------------------------------------------------
     def tap_widths(self, X) -> np.ndarray:
         """Per-tap widths (n, L) of per-variable widths X (n, N) (bits; 0 = pruned)."""
         X = np.atleast_2d(np.asarray(X, dtype=np.int64))
+        X = np.concatenate([X, np.zeros((X.shape[0], 1), dtype=np.int64)], axis=1)
         return X[:, self._tap_var]
 
     def quantized(self, X) -> np.ndarray:
@@ -280,11 +283,22 @@ class FirAllocationProblem(Problem):
 
     # -- Problem ----------------------------------------------------------------------------
     def spec_error(self, Q) -> np.ndarray:
-        """Normalized Chebyshev spec error of tap values Q (n, L): met when <= 1."""
-        atten_db, ripple_db = batch_band_metrics(Q, self.design, self.n_freq)
-        stop = 10 ** (-atten_db / 20) / self.delta_s
-        passband = (10 ** (ripple_db / 20) - 1) / self.delta_p
-        return np.maximum(stop, passband)
+        """Normalized Chebyshev spec error of tap values Q (n, L): met when <= 1.
+
+        The mask part (stopband |H| / delta_s, passband deviation / delta_p) where the
+        design has bands; the response-error part max |H_q - H| / (peak |H| 10**(db/20))
+        where it has ``max_error_db``; the larger of the two.
+        """
+        Q = np.atleast_2d(Q)
+        out = np.zeros(Q.shape[0])
+        if self._has_mask:
+            atten_db, ripple_db = batch_band_metrics(Q, self.design, self.n_freq)
+            stop = 10 ** (-atten_db / 20) / self.delta_s
+            passband = (10 ** (ripple_db / 20) - 1) / self.delta_p
+            out = np.maximum(stop, passband)
+        if self._max_err is not None:
+            out = np.maximum(out, self.response_error(Q, "max") / self._max_err)
+        return out
 
     def response_error(self, Q, kind: str) -> np.ndarray:
         """max or RMS |H_q - H| (linear) of tap values Q (n, L)."""

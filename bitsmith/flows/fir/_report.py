@@ -28,17 +28,21 @@ def _plot_response(path, design, h, spec):
         if band.kind == "stop":
             ax.plot([lo, hi], [-design.stopband_atten_db] * 2, "r-", lw=2)
         else:
+            g = 20 * np.log10(band.gain)
             for a in (ax, axp):
-                a.plot([lo, hi], [design.passband_ripple_db] * 2, "r-", lw=2)
-                a.plot([lo, hi], [-design.passband_ripple_db] * 2, "r-", lw=2,
+                a.plot([lo, hi], [g + design.passband_ripple_db] * 2, "r-", lw=2)
+                a.plot([lo, hi], [g - design.passband_ripple_db] * 2, "r-", lw=2,
                        label="spec mask" if a is axp else None)
     ax.set_ylim(-design.stopband_atten_db - 40, 5)
     ax.set_ylabel("|H| (dB)")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    pb = [b for b in bands(design) if b.kind == "pass"]
-    axp.set_xlim(min(b.f_lo for b in pb), max(b.f_hi for b in pb))
-    axp.set_ylim(-2 * design.passband_ripple_db, 2 * design.passband_ripple_db)
+    if bands(design):
+        pb = [b for b in bands(design) if b.kind == "pass"]
+        g = [20 * np.log10(b.gain) for b in pb]
+        axp.set_xlim(min(b.f_lo for b in pb), max(b.f_hi for b in pb))
+        axp.set_ylim(min(g) - 2 * design.passband_ripple_db,
+                     max(g) + 2 * design.passband_ripple_db)
     axp.set_xlabel("frequency (x Nyquist)")
     axp.set_ylabel("passband (dB)")
     axp.grid(alpha=0.3)
@@ -112,15 +116,30 @@ def write_report(out: Path, cfg, *, design, h, spec, problem, spec_problem, best
 
     s = summary
     r = s["response"]
-    lines = [f"# FIR report: {spec.taps}-tap {design.response.value}", ""]
-    lines.append(f"Requirements: edges {list(design.edges)} (x Nyquist), stopband >= "
-                 f"{design.stopband_atten_db:g} dB, passband ripple <= "
-                 f"{design.passband_ripple_db:g} dB; {design.method.value} design, "
-                 f"{s['symmetry']} symmetry -> {s['variables']} allocation variables.")
+    from ...sim import bands
+    from ._flow import PHASE_TYPES, _response_text
+
+    kind = design.response.value if design.response is not None else "user-coefficient"
+    lines = [f"# FIR report: {spec.taps}-tap {kind}", ""]
+    mask = [f"{b.kind}band [{b.f_lo:g}, {b.f_hi:g}]"
+            + (f" gain {b.gain:g}" if b.kind == "pass" and b.gain != 1 else "")
+            for b in bands(design)]
+    req = []
+    if mask:
+        req.append(f"{', '.join(mask)} (x Nyquist), stopband >= {design.stopband_atten_db:g} "
+                   f"dB, passband ripple <= {design.passband_ripple_db:g} dB")
+    if design.max_error_db is not None:
+        req.append(f"max |H_q - H| <= {design.max_error_db:g} dB of the peak gain")
+    ptype = s.get("linear_phase_type")
+    phase = (f"linear phase type {ptype} ({PHASE_TYPES[ptype]})" if ptype
+             else "non-linear phase")
+    lines.append(f"Requirements: {'; '.join(req)}; {s['design']} design, {phase}, "
+                 f"{s['symmetry']} symmetry -> {s['variables']} allocation variables"
+                 + (f" ({s['zero_taps']} exact-zero taps pruned, not searched)"
+                    if s.get("zero_taps") else "") + ".")
     lines.append("")
     lines.append(f"**Verdict: {'meets' if s['meets_spec'] else 'MISSES'} the spec** "
-                 f"(stopband {r['stopband_atten_db']:.2f} dB, ripple "
-                 f"{r['passband_ripple_db']:.4f} dB); RTL vs bit-true model: "
+                 f"({_response_text(r)}); RTL vs bit-true model: "
                  + ", ".join(f"{k} {v['samples_checked']} samples / {v['mismatches']} "
                              f"mismatches" for k, v in s["verification"].items()) + ".")
     lines += ["", "![response](response.png)", "", "## Arithmetic", ""]
