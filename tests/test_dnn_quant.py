@@ -135,6 +135,15 @@ def test_hutchinson_agrees_with_exact_hessian_within_interval():
     again = dnn.hutchinson_traces(model, x, y, params=params, min_probes=32,
                                   max_probes=4000, rel_tol=0.05, seed=0)
     np.testing.assert_array_equal(est.samples, again.samples)
+    assert est.unconverged == () and np.all(est.relative_halfwidth <= 0.05)
+    # stopped early: the layers above the tolerance are named, and only those
+    short = dnn.hutchinson_traces(model, x, y, params=params, names=["l1", "l2"],
+                                  min_probes=4, max_probes=4, rel_tol=0.05, seed=0)
+    rel = short.halfwidth / np.abs(short.mean)
+    np.testing.assert_allclose(short.relative_halfwidth, rel)
+    assert not short.converged
+    assert short.unconverged == tuple(n for n, r in zip(("l1", "l2"), rel, strict=True)
+                                      if r > 0.05) != ()
 
 
 def test_mpqco_omega_decreases_with_bits(trained):
