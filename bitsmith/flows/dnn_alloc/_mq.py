@@ -231,9 +231,10 @@ def multipoint_eval(model, data, layers, accel, bits: int, budget: float,
     """Multipoint quantization of every layer at ``bits`` with extra points up to a total
     accelerator cost of ``budget`` (``metric``'s unit), and its PTQ test accuracy.
 
-    Accuracy is measured with the multipoint weights re-gridded per channel at 16 bits
-    (relative error below 2^-15) and ``a_bits`` activations: a fake-quant evaluation, not a
-    bit-true multipoint datapath.
+    Accuracy is that of the bit-true multipoint datapath
+    (:func:`bitsmith.sim.dnn.quantize_multipoint`: one ``bits``-bit dot product per point,
+    a 12-bit integer scale-and-accumulate, int32 accumulators, ``a_bits`` activations), run
+    by the fake-quant path, which agrees with the integer path on every integer value.
     """
     import copy
     import dataclasses
@@ -245,7 +246,7 @@ def multipoint_eval(model, data, layers, accel, bits: int, budget: float,
         calibrate,
         channel_gradients,
         multipoint_allocate,
-        quantize_network,
+        quantize_multipoint,
         quantized_accuracy,
         weight_layers,
     )
@@ -275,7 +276,7 @@ def multipoint_eval(model, data, layers, accel, bits: int, budget: float,
             mod.weight.copy_(torch.as_tensor(layer.weight, dtype=mod.weight.dtype))
     calib = calibrate(m2, data.x_calib)
     n = len(wl)
-    acc = quantized_accuracy(quantize_network(calib, [16] * n, [a_bits] * n),
+    acc = quantized_accuracy(quantize_multipoint(calib, mp, [a_bits] * n),
                              data.x_test, data.y_test)
     return {"accuracy": acc, "cost": cost(points), "base_cost": base, "points": points,
             "channels": cout, "bits": bits}
