@@ -15,11 +15,12 @@ Three polynomial stages, none of them a dynamic program over the budget:
    unequal classes the budget often breaks exactly where one large class would need an
    off-hull or skipped item; fixing it repairs that.
 3. **Exchange local search** (``polish``): on the best ``polish`` distinct starts,
-   repeatedly apply the best feasible move that changes one class's item or two classes'
-   items at once (any items, not only the hulls: it also fills the leftover budget) while it
-   lowers the error; at most ``4 * N`` moves per start, and at most
-   ``max(1, 2e7 // M^2)`` starts whatever ``polish`` says (a bound on the work, from the
-   sizes alone: same problem, same answer).
+   repeatedly apply the best feasible move that changes one class's item, or moves one
+   class to a cheaper item and another to a dearer one at once (any items, not only the
+   hulls: it also fills the leftover budget) while it lowers the error; at most ``4 * N`` moves per start, and at most
+   ``max(1, 5e6 // M^2)`` starts whatever ``polish`` says, and single-class moves only
+   when ``(N * Kmax)^2 > 5e6`` (bounds on the work and memory from the sizes alone: same
+   problem, same answer).
 
 Cost: O(M log M) for the sort, O(M * S) for the starts (M = sum_i K_i items, S <= M
 segments) and O(polish * N * M^2) for the local search.
@@ -35,7 +36,7 @@ DEFAULTS: dict = {"fix_one": True, "polish": 64}
 CACHE = False
 HANDLES_TIES = False
 #: Bound on polished starts times M^2 (pair moves scanned per local-search step).
-_POLISH_WORK = 20_000_000
+_POLISH_WORK = 5_000_000
 
 
 def convex_hull_items(cost, error) -> np.ndarray:
@@ -124,12 +125,13 @@ class _Hulls:
         return idx
 
 
-def _polish(E, C, budget: int, idx: np.ndarray, max_moves: int) -> np.ndarray:
-    """Best-improvement local search over one- and two-class changes (feasible moves)."""
+def _polish(E, C, budget: int, idx: np.ndarray, max_moves: int, pairs: bool) -> np.ndarray:
+    """Best-improvement local search over feasible moves: one class to any item, or (with
+    ``pairs``) one class to a cheaper item and another to a dearer one at once (the
+    exchange that a single move cannot make when the slack is short)."""
     n, K = E.shape
     ar = np.arange(n)
-    same = np.repeat(ar, K)
-    same = same[:, None] == same[None, :]
+    cls = np.repeat(ar, K)
     idx = idx.copy()
     for _ in range(max_moves):
         cur_e, cur_c = E[ar, idx], C[ar, idx]
@@ -138,16 +140,23 @@ def _polish(E, C, budget: int, idx: np.ndarray, max_moves: int) -> np.ndarray:
         dC = (C - cur_c[:, None]).ravel()
         one = np.where(dC <= slack, dE, np.inf)
         a1 = int(np.argmin(one))
-        pair = dE[:, None] + dE[None, :]
-        pair[(dC[:, None] + dC[None, :] > slack) | same] = np.inf
-        a2 = int(np.argmin(pair))
+        best2, move2 = np.inf, None
+        if pairs:
+            down, up = np.flatnonzero(dC < 0), np.flatnonzero(dC > 0)
+            if len(down) and len(up):
+                pair = dE[down][:, None] + dE[up][None, :]
+                pair[(dC[down][:, None] + dC[up][None, :] > slack)
+                     | (cls[down][:, None] == cls[up][None, :])] = np.inf
+                a2 = int(np.argmin(pair))
+                best2 = pair.flat[a2]
+                move2 = (down[a2 // len(up)], up[a2 % len(up)])
         tol = 1e-12 * max(float(np.abs(cur_e).sum()), 1e-300)
-        if min(one[a1], pair.flat[a2]) >= -tol:
+        if min(one[a1], best2) >= -tol:
             break
-        if one[a1] <= pair.flat[a2]:
+        if one[a1] <= best2:
             idx[a1 // K] = a1 % K
         else:
-            a, b = divmod(a2, n * K)
+            a, b = move2
             idx[a // K], idx[b // K] = a % K, b % K
     return idx
 
@@ -161,7 +170,7 @@ def run(problem, rng, ev, fix_one, polish):
         Also start from every (class, item) fixed, the hull greedy filling the rest.
     polish : int
         Local search on this many best distinct starts (0: none; capped so that starts
-        times M^2 stays under 2e7, M = total items).
+        times M^2 stays under 5e6, M = total items).
     """
     require_separable(problem, "mckp_greedy")
     E, C = problem.error_table, problem.cost_table[0]
@@ -185,7 +194,7 @@ def run(problem, rng, ev, fix_one, polish):
     m = int(np.sum(problem.n_choices))
     n_polish = min(max(int(polish), 0), max(1, _POLISH_WORK // (m * m)))
     for s in ranked[:n_polish]:
-        s = _polish(E, C, budget, s, 4 * n)
+        s = _polish(E, C, budget, s, 4 * n, pairs=E.size ** 2 <= _POLISH_WORK)
         if float(E[ar, s].sum()) < float(E[ar, best].sum()):
             best = s
     ev.end_iteration(1, 1)
