@@ -213,3 +213,19 @@ def test_multipoint_integer_path_agrees_with_fake(trained, bits, a_bits, mult_bi
         assert abs(dnn.quantized_accuracy(q, data.x_test, data.y_test) - ref) <= 0.02
     with pytest.raises(ValueError, match="mult_bits must lie between 2 and 15, not 1"):
         dnn.quantize_multipoint(calib, mp, [8] * 6, mult_bits=1)
+
+
+def test_multipoint_eval_stays_within_the_energy_budget(trained):
+    """Multipoint at the energy of uniform W3A8: the true accelerator cost of the chosen
+    points does not exceed the budget (the per-point costs are only a linear estimate)."""
+    from bitsmith.flows.dnn_alloc._mq import multipoint_eval
+    from bitsmith.hwmodels.dnn import cost_table, load_accelerator, trace_model
+
+    data, model, _, _ = trained
+    accel = load_accelerator("bitfusion")
+    layers = trace_model(model, torch.zeros(1, 1, 8, 8))
+    e3 = float(cost_table(layers, accel, [2, 3], [8]).flat("energy_uj")[:, 1].sum())
+    mp = multipoint_eval(model, data, layers, accel, 2, e3)
+    assert mp["base_cost"] < mp["cost"] <= e3
+    assert sum(mp["points"]) > sum(mp["channels"])  # extra points were bought
+    assert 0.5 < mp["accuracy"] <= 1.0

@@ -268,8 +268,17 @@ def multipoint_eval(model, data, layers, accel, bits: int, budget: float,
         for j in range(len(cout))])
     u = channel_gradients(model, data.x_calib, data.y_calib)
     w = [m.weight.detach().double().cpu().numpy() for _, m in wl]
-    mp, _ = multipoint_allocate(w, bits, u, per_point, max(budget - base, 0.0), max_points)
-    points = [int(m.points.sum()) for m in mp]
+    # The per-point costs are a linear estimate (the accelerator's tiling is not linear in
+    # the channel count): shrink the extra-point allowance by the overshoot until the true
+    # cost fits the budget (a few rounds; the last one is the one-point-per-channel base).
+    extra = max(budget - base, 0.0)
+    for _ in range(8):
+        mp, _ = multipoint_allocate(w, bits, u, per_point, extra, max_points)
+        points = [int(m.points.sum()) for m in mp]
+        over = cost(points) - budget
+        if over <= 0 or extra == 0.0:
+            break
+        extra = max(extra - over - 1e-9 * abs(budget), 0.0)
     m2 = copy.deepcopy(model)
     with torch.no_grad():
         for (_, mod), layer in zip(weight_layers(m2), mp, strict=True):
