@@ -70,15 +70,36 @@ def test_dp_and_ilp_agree_and_greedy_is_close(tables, metric):
     assert np.median(gaps) <= 0.01
 
 
-@pytest.mark.xfail(strict=True, reason="on 6 layers of very unequal size the convex-hull "
-                   "greedy leaves budget unused: gaps up to ~25-90 % at some budgets "
-                   "(measured; the acceptance asks 1 % everywhere)")
 def test_greedy_within_one_percent_at_every_budget(tables):
+    """The greedy-class heuristic (hull greedy + depth-one enumeration + exchange local
+    search) is within 1 % of the exact optimum at all 17 budgets of every metric; the plain
+    hull greedy (LP relaxation rounded down) is not: on these 6 very unequal layers it is
+    off by more than 10 % somewhere for weight bytes (measured 31 %) and energy (146 %)."""
     table, err = tables
-    for metric in ("weight_bytes", "energy_uj"):
+    for metric in ("weight_bytes", "bops", "energy_uj", "latency_cycles"):
+        plain_worst = 0.0
         for f in FRACS:
             p = _problem(table, err, metric, f)
-            assert minimize(p, "mckp_greedy").error <= 1.01 * minimize(p, "mckp_dp").error
+            opt = minimize(p, "mckp_dp").error
+            gr = minimize(p, "mckp_greedy")
+            assert gr.feasible
+            assert opt * (1 - 1e-12) <= gr.error <= 1.01 * opt, (metric, f)
+            plain = minimize(p, "mckp_greedy", fix_one=False, polish=0)
+            assert plain.feasible and plain.error >= gr.error * (1 - 1e-12)
+            plain_worst = max(plain_worst, (plain.error - opt) / opt)
+        if metric in ("weight_bytes", "energy_uj"):
+            assert plain_worst > 0.10, (metric, plain_worst)
+
+
+def test_greedy_stages_each_help_and_are_seed_free(tables):
+    """Each stage can only improve on the previous one (same starts, then polished)."""
+    table, err = tables
+    for f in FRACS[::4]:
+        p = _problem(table, err, "weight_bytes", f)
+        e = [minimize(p, "mckp_greedy", fix_one=a, polish=b, seed=s).error
+             for a, b, s in ((False, 0, 0), (True, 0, 1), (True, 64, 2))]
+        assert e[0] >= e[1] * (1 - 1e-12) and e[1] >= e[2] * (1 - 1e-12)
+        assert minimize(p, "mckp_greedy", seed=5).x == minimize(p, "mckp_greedy", seed=9).x
 
 
 def test_ilp_several_budgets_pins_and_ties(tables):

@@ -135,6 +135,15 @@ def test_hutchinson_agrees_with_exact_hessian_within_interval():
     again = dnn.hutchinson_traces(model, x, y, params=params, min_probes=32,
                                   max_probes=4000, rel_tol=0.05, seed=0)
     np.testing.assert_array_equal(est.samples, again.samples)
+    assert est.unconverged == () and np.all(est.relative_halfwidth <= 0.05)
+    # stopped early: the layers above the tolerance are named, and only those
+    short = dnn.hutchinson_traces(model, x, y, params=params, names=["l1", "l2"],
+                                  min_probes=4, max_probes=4, rel_tol=0.05, seed=0)
+    rel = short.halfwidth / np.abs(short.mean)
+    np.testing.assert_allclose(short.relative_halfwidth, rel)
+    assert not short.converged
+    assert short.unconverged == tuple(n for n, r in zip(("l1", "l2"), rel, strict=True)
+                                      if r > 0.05) != ()
 
 
 def test_mpqco_omega_decreases_with_bits(trained):
@@ -154,3 +163,69 @@ def test_mlp_paths_agree(tmp_path):
         for f, e in zip(dnn.fake_forward(q, data.x_test, return_all=True),
                         dnn.integer_forward(q, data.x_test, return_all=True), strict=True):
             np.testing.assert_array_equal(f, e)
+
+
+@pytest.mark.parametrize(("bits", "a_bits", "mult_bits", "rounding"), [
+    (2, 8, 12, Rounding.ROUND_HALF_EVEN),
+    (3, 6, 8, Rounding.TRUNCATE),
+    (2, 16, 15, Rounding.ROUND_HALF_UP),     # wide: the float64 fake path, large accumulators
+    (1, 8, 12, Rounding.ROUND_TO_ZERO),
+])
+def test_multipoint_integer_path_agrees_with_fake(trained, bits, a_bits, mult_bits, rounding):
+    """Bit-true multipoint: per-point b-bit dot products + integer scale-and-accumulate
+    (integer path) give the same integers as the folded-weight fake path, every layer."""
+    import copy
+
+    data, model, _, _ = trained
+    wl = dnn.weight_layers(model)
+    w = [m.weight.detach().double().numpy() for _, m in wl]
+    u = dnn.channel_gradients(model, data.x_calib[:100], data.y_calib[:100])
+    mp, spent = dnn.multipoint_allocate(w, bits, u, np.ones(6), 60.0, max_points=3)
+    assert 0 < spent <= 60 and max(int(la.points.max()) for la in mp) > 1
+    m2 = copy.deepcopy(model)
+    with torch.no_grad():
+        for (_, mod), la in zip(dnn.weight_layers(m2), mp, strict=True):
+            mod.weight.copy_(torch.as_tensor(la.weight, dtype=mod.weight.dtype))
+    calib = dnn.calibrate(m2, data.x_calib)
+    q = dnn.quantize_multipoint(calib, mp, [a_bits] * 6, rounding, mult_bits=mult_bits)
+    qmax = 1 if bits == 1 else 2 ** (bits - 1) - 1
+    for la, m in zip(q.layers, mp, strict=True):
+        p = int(m.points.max())
+        assert la.q_points.shape == (p,) + la.q_w.shape and np.abs(la.q_points).max() <= qmax
+        assert np.abs(la.m_points).max() <= 2 ** (mult_bits - 1) - 1
+        # channels with fewer points have zero multipliers in the unused ones
+        used = np.arange(p)[:, None] < m.points[None, :]
+        assert np.all(la.m_points[~used] == 0)
+        fold = np.einsum("pc,pc...->c...", la.m_points, la.q_points)
+        np.testing.assert_array_equal(fold, la.q_w)
+        deq = la.q_w * la.s_w.reshape((-1,) + (1,) * (la.q_w.ndim - 1))
+        rel = np.linalg.norm(deq - m.weight) / np.linalg.norm(m.weight)
+        assert rel <= 4 * p * 2.0 ** -(mult_bits - 1) * qmax, rel
+    x = data.x_test[:100]
+    fake = dnn.fake_forward(q, x, return_all=True)
+    exact = dnn.integer_forward(q, x, return_all=True)
+    for f, e in zip(fake, exact, strict=True):
+        np.testing.assert_array_equal(f, e)
+    if mult_bits == 12:
+        # the datapath keeps the multipoint network's accuracy (fake-quant at 16-bit weights)
+        ref = dnn.quantized_accuracy(dnn.quantize_network(calib, [16] * 6, [a_bits] * 6),
+                                     data.x_test, data.y_test)
+        assert abs(dnn.quantized_accuracy(q, data.x_test, data.y_test) - ref) <= 0.02
+    with pytest.raises(ValueError, match="mult_bits must lie between 2 and 15, not 1"):
+        dnn.quantize_multipoint(calib, mp, [8] * 6, mult_bits=1)
+
+
+def test_multipoint_eval_stays_within_the_energy_budget(trained):
+    """Multipoint at the energy of uniform W3A8: the true accelerator cost of the chosen
+    points does not exceed the budget (the per-point costs are only a linear estimate)."""
+    from bitsmith.flows.dnn_alloc._mq import multipoint_eval
+    from bitsmith.hwmodels.dnn import cost_table, load_accelerator, trace_model
+
+    data, model, _, _ = trained
+    accel = load_accelerator("bitfusion")
+    layers = trace_model(model, torch.zeros(1, 1, 8, 8))
+    e3 = float(cost_table(layers, accel, [2, 3], [8]).flat("energy_uj")[:, 1].sum())
+    mp = multipoint_eval(model, data, layers, accel, 2, e3)
+    assert mp["base_cost"] < mp["cost"] <= e3
+    assert sum(mp["points"]) > sum(mp["channels"])  # extra points were bought
+    assert 0.5 < mp["accuracy"] <= 1.0

@@ -31,6 +31,7 @@ from ._multipoint import (
 )
 from ._quant import (
     ACC_BITS,
+    MP_MULT_BITS,
     Calibration,
     QuantizedNetwork,
     UnsupportedModelError,
@@ -38,6 +39,7 @@ from ._quant import (
     dequantize_logits,
     fake_forward,
     integer_forward,
+    quantize_multipoint,
     quantize_network,
     quantize_weight,
     quantized_accuracy,
@@ -54,6 +56,7 @@ from ._sensitivity import (
 
 __all__ = [
     "ACC_BITS",
+    "MP_MULT_BITS",
     "ARCHS",
     "Calibration",
     "DigitsData",
@@ -69,6 +72,7 @@ __all__ = [
     "integer_forward",
     "load_digits_split",
     "load_or_train",
+    "quantize_multipoint",
     "quantize_network",
     "quantize_weight",
     "quantized_accuracy",

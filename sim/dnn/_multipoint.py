@@ -60,11 +60,30 @@ def multipoint_channel(w: np.ndarray, bits: int, n_points: int):
 
 @dataclass(frozen=True)
 class MultipointLayer:
-    """A layer's multipoint weights: points per channel and the approximated weights."""
+    """A layer's multipoint weights: points per channel, the approximated weights and the
+    points themselves (``weight[c] = sum_i alphas[c, i] * qs[i, c]``; a channel with fewer
+    than ``P`` points has zero scales and zero integers in the unused ones).
+
+    Attributes
+    ----------
+    name : str
+    points : numpy.ndarray of int (Cout,)
+    weight : numpy.ndarray of float64
+        The layer's weight shape: the sum of the points.
+    alphas : numpy.ndarray of float64 (Cout, P)
+        Point scales (weight units).
+    qs : numpy.ndarray of int64 (P, *weight.shape)
+        Integer points on the symmetric ``bits`` grid.
+    bits : int
+        Width of every point.
+    """
 
     name: str
-    points: np.ndarray      # int (Cout,)
-    weight: np.ndarray      # float64, the layer's weight shape: sum of a_i q_i
+    points: np.ndarray
+    weight: np.ndarray
+    alphas: np.ndarray
+    qs: np.ndarray
+    bits: int
 
 
 def multipoint_allocate(weights: list[np.ndarray], bits: int, u: list[np.ndarray],
@@ -102,7 +121,7 @@ def multipoint_allocate(weights: list[np.ndarray], bits: int, u: list[np.ndarray
             a, q = multipoint_channel(w2[c], bits, max_points)
             approx = np.cumsum(a[:, None] * q, axis=0)
             err = 0.5 * ((ul[c] @ (approx - w2[c]).T) ** 2).mean(axis=0)  # 1, 2, ... points
-            chans.append((approx, err))
+            chans.append((approx, err, a, q))
         state.append(chans)
     n = np.array([np.ones(len(s), dtype=np.int64) for s in state], dtype=object)
     spent = 0.0
@@ -111,7 +130,7 @@ def multipoint_allocate(weights: list[np.ndarray], bits: int, u: list[np.ndarray
         for li, chans in enumerate(state):
             if spent + point_cost[li] > budget:
                 continue
-            for c, (_, err) in enumerate(chans):
+            for c, (_, err, _, _) in enumerate(chans):
                 k = n[li][c]
                 if k >= max_points:
                     continue
@@ -125,8 +144,16 @@ def multipoint_allocate(weights: list[np.ndarray], bits: int, u: list[np.ndarray
         spent += float(point_cost[li])
     out = []
     for li, (w, chans) in enumerate(zip(weights, state, strict=True)):
-        wt = np.stack([chans[c][0][n[li][c] - 1] for c in range(len(chans))])
-        out.append(MultipointLayer(str(li), np.asarray(n[li]), wt.reshape(np.shape(w))))
+        k = np.asarray(n[li])
+        p = int(k.max())
+        wt = np.stack([chans[c][0][k[c] - 1] for c in range(len(chans))])
+        alphas = np.zeros((len(chans), p))
+        qs = np.zeros((p, len(chans), wt.shape[1]), dtype=np.int64)
+        for c, (_, _, a, q) in enumerate(chans):
+            alphas[c, :k[c]] = a[:k[c]]
+            qs[:k[c], c] = q[:k[c]]
+        out.append(MultipointLayer(str(li), k, wt.reshape(np.shape(w)), alphas,
+                                   qs.reshape((p,) + np.shape(w)), int(bits)))
     return out, spent
 
 

@@ -22,6 +22,10 @@ The fake-quant path runs in torch (any device): it convolves the dequantized ten
 float error is far below half an accumulator LSB), or, where the worst-case accumulator
 fits 24 bits on CPU, convolves the integer grids in float32 (exact); then it applies the
 same dyadic multiplier and rounding. Max pooling and flattening commute with both.
+
+Multipoint layers (:func:`quantize_multipoint`): the integer path runs one ``b``-bit dot
+product per point and the integer scale-and-accumulate ``sum_i m_i[c] acc_i``; the fake path
+convolves the folded integer weight ``sum_i m_i[c] q_i``; the integers agree.
 """
 
 from __future__ import annotations
@@ -34,9 +38,10 @@ import numpy as np
 
 from ..fixed import Overflow, QFormat, Rounding, overflow, requantize
 
-__all__ = ["ACC_BITS", "Calibration", "QuantizedNetwork", "UnsupportedModelError",
-           "calibrate", "dequantize_logits", "fake_forward", "integer_forward", "quantize_network",
-           "quantize_weight", "quantized_accuracy", "weight_layers"]
+__all__ = ["ACC_BITS", "MP_MULT_BITS", "Calibration", "QuantizedNetwork",
+           "UnsupportedModelError", "calibrate", "dequantize_logits", "fake_forward",
+           "integer_forward", "quantize_multipoint", "quantize_network", "quantize_weight",
+           "quantized_accuracy", "weight_layers"]
 
 #: Accumulator width (bits, signed).
 ACC_BITS = 32
@@ -247,6 +252,11 @@ class QLayer:
     stride: tuple[int, int] = (1, 1)
     padding: tuple[int, int] = (0, 0)
     groups: int = 1
+    #: Multipoint layers only: the b-bit points (P, *q_w.shape) and their integer
+    #: multipliers (P, Cout); ``q_w = sum_i m_points[i, c] * q_points[i, c]`` is the same
+    #: weight folded (what the fake path convolves).
+    q_points: np.ndarray | None = None
+    m_points: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -293,11 +303,18 @@ def quantize_network(calib: Calibration, w_bits: Sequence[int], a_bits: Sequence
         bad = [b for b in bits if not lo <= b <= 16]
         if bad:
             raise ValueError(f"{what} must lie between {lo} and 16 bits, not {bad[0]}")
+    weights = [calib.weight(j, w_bits[j]) + (None, None) for j in range(n)]
+    return _build(calib, weights, w_bits, a_bits, rounding)
+
+
+def _build(calib: Calibration, weights, w_bits, a_bits, rounding) -> QuantizedNetwork:
+    """The network from per-layer ``(q_w, s_w, q_points, m_points)``."""
+    n = len(calib.names)
     wl = weight_layers(calib.model)
     scales = [_act_scale(calib.ranges[j], a_bits[j], calib.signed[j]) for j in range(n)]
     layers = []
     for j, (name, mod) in enumerate(wl):
-        q_w, s_w = calib.weight(j, w_bits[j])
+        q_w, s_w, q_points, m_points = weights[j]
         s_in = scales[j]
         b = (mod.bias.detach().cpu().double().numpy() if mod.bias is not None
              else np.zeros(len(s_w)))
@@ -316,8 +333,57 @@ def quantize_network(calib: Calibration, w_bits: Sequence[int], a_bits: Sequence
             out_fmt=out_fmt,
             stride=tuple(mod.stride) if conv else (1, 1),
             padding=tuple(mod.padding) if conv else (0, 0),
-            groups=mod.groups if conv else 1))
-    return QuantizedNetwork(tuple(layers), tuple(_ops(calib.model)), w_bits, a_bits, rounding)
+            groups=mod.groups if conv else 1, q_points=q_points, m_points=m_points))
+    return QuantizedNetwork(tuple(layers), tuple(_ops(calib.model)), tuple(w_bits),
+                            tuple(a_bits), rounding)
+
+
+#: Width of the multipoint scale-and-accumulate multipliers (signed bits).
+MP_MULT_BITS = 12
+
+
+def quantize_multipoint(calib: Calibration, layers, a_bits: Sequence[int],
+                        rounding: Rounding = Rounding.ROUND_HALF_EVEN,
+                        mult_bits: int = MP_MULT_BITS) -> QuantizedNetwork:
+    """Quantize a multipoint network (``calib`` of the network whose weights are the
+    multipoint sums) for a bit-true multipoint datapath.
+
+    Every point keeps its ``b``-bit integers; its real scale ``alpha_i[c]`` becomes an
+    integer multiplier ``m_i[c] = round(alpha_i[c] / s_w[c])`` on the channel's scale
+    ``s_w[c] = max_i |alpha_i[c]| / (2^(mult_bits-1) - 1)``. The integer path computes one
+    ``b``-bit dot product per point and the scale-and-accumulate ``sum_i m_i acc_i`` (the
+    int32 accumulator saturates after it); the fake path convolves the folded integer weight
+    ``sum_i m_i q_i``; both then share the dyadic requantization, and they agree on every
+    integer value.
+
+    Parameters
+    ----------
+    calib : Calibration
+    layers : sequence of MultipointLayer
+        One per weight layer (from :func:`multipoint_allocate`).
+    a_bits : sequence of int
+        Input-activation width per layer (bits).
+    rounding : Rounding
+    mult_bits : int
+        Signed width of the point multipliers (2 to 15 bits).
+    """
+    n = len(calib.names)
+    if len(layers) != n or len(a_bits) != n:
+        raise ValueError(f"layers and a_bits must give one entry per weight layer ({n}), "
+                         f"not {len(layers)} and {len(a_bits)}")
+    if not 2 <= mult_bits <= 15:
+        raise ValueError(f"mult_bits must lie between 2 and 15, not {mult_bits}")
+    mmax = (1 << (mult_bits - 1)) - 1
+    weights = []
+    for la in layers:
+        amax = np.abs(la.alphas).max(axis=1)
+        s_w = np.where(amax > 0, amax, 1.0) / mmax
+        m = np.rint(la.alphas / s_w[:, None]).astype(np.int64).T  # (P, Cout)
+        shape = m.shape + (1,) * (la.qs.ndim - 2)
+        q_w = (m.reshape(shape) * la.qs).sum(axis=0)
+        weights.append((q_w, s_w, la.qs, m))
+    return _build(calib, weights, tuple(int(la.bits) for la in layers),
+                  tuple(int(b) for b in a_bits), rounding)
 
 
 def quantize_input(qnet: QuantizedNetwork, x: np.ndarray) -> np.ndarray:
@@ -344,17 +410,27 @@ def _im2col(x: np.ndarray, kh: int, kw: int, stride, padding) -> np.ndarray:
     return cols, oh, ow
 
 
-def _int_layer(la: QLayer, q: np.ndarray) -> np.ndarray:
+def _dot(q_w: np.ndarray, la: QLayer, q: np.ndarray) -> np.ndarray:
     if la.kind == "linear":
-        acc = q.reshape(len(q), -1) @ la.q_w.T
+        return q.reshape(len(q), -1) @ q_w.T
+    cout, cg, kh, kw = q_w.shape
+    cols, oh, ow = _im2col(q, kh, kw, la.stride, la.padding)
+    n = len(q)
+    g = la.groups
+    cols = cols.reshape(n, g, cg * kh * kw, oh * ow)
+    wg = q_w.reshape(g, cout // g, cg * kh * kw)
+    return np.einsum("gok,ngkp->ngop", wg, cols).reshape(n, cout, oh, ow)
+
+
+def _int_layer(la: QLayer, q: np.ndarray) -> np.ndarray:
+    if la.q_points is None:
+        acc = _dot(la.q_w, la, q)
     else:
-        cout, cg, kh, kw = la.q_w.shape
-        cols, oh, ow = _im2col(q, kh, kw, la.stride, la.padding)
-        n = len(q)
-        g = la.groups
-        cols = cols.reshape(n, g, cg * kh * kw, oh * ow)
-        wg = la.q_w.reshape(g, cout // g, cg * kh * kw)
-        acc = np.einsum("gok,ngkp->ngop", wg, cols).reshape(n, cout, oh, ow)
+        # multipoint: one b-bit dot product per point, then scale-and-accumulate
+        acc = 0
+        for qp, mp in zip(la.q_points, la.m_points, strict=True):
+            part = _dot(qp, la, q)
+            acc = acc + part * mp.reshape((1, -1) + (1,) * (part.ndim - 2))
     shape = (1, -1) + (1,) * (acc.ndim - 2)
     acc = acc + la.q_b.reshape(shape)
     return overflow(acc, QFormat(ACC_BITS, 0), Overflow.SATURATE)

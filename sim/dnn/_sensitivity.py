@@ -43,6 +43,8 @@ class TraceEstimate:
         Whether every interval met ``rel_tol`` before ``max_probes``.
     params : tuple of int
         Weights per layer.
+    rel_tol : float
+        The stop rule's relative half-width (NaN with explicit probes: no rule).
     """
 
     names: tuple[str, ...]
@@ -53,11 +55,26 @@ class TraceEstimate:
     confidence: float
     converged: bool
     params: tuple[int, ...]
+    rel_tol: float = float("nan")
 
     @property
     def n_probes(self) -> int:
         """Probes used."""
         return len(self.samples)
+
+    @property
+    def relative_halfwidth(self) -> np.ndarray:
+        """Half-width over |mean| per layer (inf where the mean is 0)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.mean != 0, self.halfwidth / np.abs(self.mean), np.inf)
+
+    @property
+    def unconverged(self) -> tuple[str, ...]:
+        """Layers whose interval does not meet ``rel_tol`` (empty when converged)."""
+        if not np.isfinite(self.rel_tol):
+            return ()
+        return tuple(n for n, r in zip(self.names, self.relative_halfwidth, strict=True)
+                     if not r <= self.rel_tol)
 
 
 def _interval(samples: np.ndarray, confidence: float):
@@ -139,7 +156,8 @@ def hutchinson_traces(model, x: np.ndarray, y: np.ndarray, *, min_probes: int = 
     samples = np.asarray(rows)
     mean, half, std = _interval(samples, confidence)
     return TraceEstimate(names, mean, half, std, samples, confidence, converged,
-                         tuple(int(p.numel()) for p in params))
+                         tuple(int(p.numel()) for p in params),
+                         float("nan") if probes is not None else float(rel_tol))
 
 
 def hawq_omega(calib: Calibration, traces: TraceEstimate, w_bits: Sequence[int]) -> np.ndarray:

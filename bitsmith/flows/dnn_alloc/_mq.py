@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["mqbench_data", "mqbench_section", "multipoint_eval", "multipoint_section",
-           "proxy_table", "sample_configs"]
+__all__ = ["load_shipped", "mqbench_data", "mqbench_section", "multipoint_eval",
+           "multipoint_section", "proxy_table", "sample_configs", "ship", "shipped_dir",
+           "shipped_path"]
 
 MQ_BITS = (2, 3, 4)
 _CHUNK = 50
@@ -58,15 +59,79 @@ def mq_chunk(cfg: dict, seed: int, configs: list[list[int]]) -> list[float]:
 
 
 def _key(cfg: dict, seed: int, n: int) -> str:
+    """Generator hash of an MQ-Bench file: everything the configurations and their accuracy
+    depend on (architecture, training epochs and seed, number sampled, quantization
+    settings, and the generator's format version)."""
     m, q = cfg["model"], cfg["quantization"]
     text = json.dumps({"arch": m["arch"], "epochs": m["epochs"], "seed": seed, "n": n,
                        "q": q, "v": 1}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def mqbench_data(cfg: dict, seed: int, mapper, cache_dir=None, progress=None) -> dict:
-    """Configurations and accuracies, from the cache file or evaluated now through
-    ``mapper(fn, *iterables)`` (``RunContext.map``, an executor's ``map``) and cached."""
+_GENERATOR = "scripts/make_mqbench.py (bitsmith.flows.dnn_alloc._mq.mqbench_data)"
+
+
+def shipped_dir() -> Path:
+    """The package data folder of the shipped MQ-Bench files (``bitsmith.sim.dnn.data``,
+    next to the digits loader; installed with the package)."""
+    from ...sim import dnn
+
+    return Path(dnn.__file__).resolve().parent / "data"
+
+
+def shipped_path(arch: str, seed: int) -> Path:
+    """Where the shipped MQ-Bench file of ``arch`` and training seed ``seed`` lives."""
+    return shipped_dir() / f"mqbench-{arch}-s{seed}.json"
+
+
+def _read(path: Path, n: int, key: str | None = None) -> dict | None:
+    """The document at ``path`` if it is readable, holds ``n`` configurations and (when
+    ``key`` is given) records that generator hash; else None."""
+    if not path.is_file():
+        return None
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        if len(doc["accuracy"]) == n == len(doc["w_bits"]) and (key is None
+                                                                 or doc["key"] == key):
+            return doc
+    except (ValueError, KeyError, TypeError):
+        pass  # corrupt: regenerate
+    return None
+
+
+def _write(path: Path, doc: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(doc, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def load_shipped(cfg: dict, seed: int) -> dict | None:
+    """The shipped MQ-Bench document for this config and seed, or None when none ships or
+    its recorded generator hash differs from this config's (then it must be regenerated)."""
+    n = cfg["mqbench"]["n_configs"]
+    return _read(shipped_path(cfg["model"]["arch"], seed), n, _key(cfg, seed, n))
+
+
+def ship(cfg: dict, seed: int, doc: dict) -> bool:
+    """Write ``doc`` as the shipped file unless one with the same generator hash is there
+    already; returns whether it wrote."""
+    if load_shipped(cfg, seed) is not None:
+        return False
+    n = cfg["mqbench"]["n_configs"]
+    if doc.get("key") != _key(cfg, seed, n) or len(doc["accuracy"]) != n:
+        raise ValueError("the document does not belong to this config and seed (generator "
+                         f"hash {doc.get('key')!r}, expected {_key(cfg, seed, n)!r})")
+    doc = {"generator": _GENERATOR, **doc}
+    _write(shipped_path(cfg["model"]["arch"], seed), doc)
+    return True
+
+
+def mqbench_data(cfg: dict, seed: int, mapper, cache_dir=None, progress=None,
+                 use_shipped: bool = True) -> dict:
+    """Configurations and accuracies: from the cache file, else from the shipped file when
+    its generator hash matches, else evaluated now through ``mapper(fn, *iterables)``
+    (``RunContext.map``, an executor's ``map``) and cached."""
     from ...sim.dnn import weight_layers
 
     if cache_dir is None:
@@ -74,14 +139,13 @@ def mqbench_data(cfg: dict, seed: int, mapper, cache_dir=None, progress=None) ->
 
         cache_dir = cache_root() / "dnn"
     n = cfg["mqbench"]["n_configs"]
-    path = Path(cache_dir) / f"mqbench-{cfg['model']['arch']}-s{seed}-{_key(cfg, seed, n)}.json"
-    if path.is_file():
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-            if len(doc["accuracy"]) == n == len(doc["w_bits"]):
-                return doc
-        except (ValueError, KeyError, TypeError):
-            pass  # corrupt: regenerate
+    key = _key(cfg, seed, n)
+    path = Path(cache_dir) / f"mqbench-{cfg['model']['arch']}-s{seed}-{key}.json"
+    doc = _read(path, n)
+    if doc is None and use_shipped:
+        doc = load_shipped(cfg, seed)
+    if doc is not None:
+        return doc
     model, _ = _model(cfg, seed)  # trains (and caches) before the workers load it
     L = len(weight_layers(model))
     configs = sample_configs(L, n, seed).tolist()
@@ -89,11 +153,9 @@ def mqbench_data(cfg: dict, seed: int, mapper, cache_dir=None, progress=None) ->
     parts = mapper(mq_chunk, [cfg] * len(chunks), [seed] * len(chunks), chunks)
     acc = [a for p in parts for a in p]
     doc = {"arch": cfg["model"]["arch"], "seed": seed, "w_bits": configs, "a_bits": 8,
-           "accuracy": acc, "split": "test", "key": _key(cfg, seed, n)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(doc, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(path)
+           "accuracy": acc, "split": "test", "key": key,
+           "generator": _GENERATOR}
+    _write(path, doc)
     return doc
 
 
@@ -169,9 +231,10 @@ def multipoint_eval(model, data, layers, accel, bits: int, budget: float,
     """Multipoint quantization of every layer at ``bits`` with extra points up to a total
     accelerator cost of ``budget`` (``metric``'s unit), and its PTQ test accuracy.
 
-    Accuracy is measured with the multipoint weights re-gridded per channel at 16 bits
-    (relative error below 2^-15) and ``a_bits`` activations: a fake-quant evaluation, not a
-    bit-true multipoint datapath.
+    Accuracy is that of the bit-true multipoint datapath
+    (:func:`bitsmith.sim.dnn.quantize_multipoint`: one ``bits``-bit dot product per point,
+    a 12-bit integer scale-and-accumulate, int32 accumulators, ``a_bits`` activations), run
+    by the fake-quant path, which agrees with the integer path on every integer value.
     """
     import copy
     import dataclasses
@@ -183,7 +246,7 @@ def multipoint_eval(model, data, layers, accel, bits: int, budget: float,
         calibrate,
         channel_gradients,
         multipoint_allocate,
-        quantize_network,
+        quantize_multipoint,
         quantized_accuracy,
         weight_layers,
     )
@@ -205,15 +268,24 @@ def multipoint_eval(model, data, layers, accel, bits: int, budget: float,
         for j in range(len(cout))])
     u = channel_gradients(model, data.x_calib, data.y_calib)
     w = [m.weight.detach().double().cpu().numpy() for _, m in wl]
-    mp, _ = multipoint_allocate(w, bits, u, per_point, max(budget - base, 0.0), max_points)
-    points = [int(m.points.sum()) for m in mp]
+    # The per-point costs are a linear estimate (the accelerator's tiling is not linear in
+    # the channel count): shrink the extra-point allowance by the overshoot until the true
+    # cost fits the budget (a few rounds; the last one is the one-point-per-channel base).
+    extra = max(budget - base, 0.0)
+    for _ in range(8):
+        mp, _ = multipoint_allocate(w, bits, u, per_point, extra, max_points)
+        points = [int(m.points.sum()) for m in mp]
+        over = cost(points) - budget
+        if over <= 0 or extra == 0.0:
+            break
+        extra = max(extra - over - 1e-9 * abs(budget), 0.0)
     m2 = copy.deepcopy(model)
     with torch.no_grad():
         for (_, mod), layer in zip(weight_layers(m2), mp, strict=True):
             mod.weight.copy_(torch.as_tensor(layer.weight, dtype=mod.weight.dtype))
     calib = calibrate(m2, data.x_calib)
     n = len(wl)
-    acc = quantized_accuracy(quantize_network(calib, [16] * n, [a_bits] * n),
+    acc = quantized_accuracy(quantize_multipoint(calib, mp, [a_bits] * n),
                              data.x_test, data.y_test)
     return {"accuracy": acc, "cost": cost(points), "base_cost": base, "points": points,
             "channels": cout, "bits": bits}

@@ -162,9 +162,12 @@ def write(cfg: dict, ctx, per_seed: list[dict], extra: dict[str, Any]) -> dict[s
     for s in per_seed:
         t = s["traces"]
         trow.append([s["seed"], t["n_probes"], t["converged"],
+                     ", ".join(t.get("unconverged", [])) or "-",
                      *[f"{m:.4g} +- {h:.2g}" for m, h in zip(t["mean"], t["halfwidth"],
                                                             strict=True)]])
-    lines += [markdown_table(["seed", "probes", "converged", *names], trow), ""]
+    lines += [markdown_table(["seed", "probes", "converged", "not converged", *names], trow),
+              "Not converged: layers whose half-width is above rel_tol * |mean| when the "
+              "probe limit was reached (their sensitivities are the noisier ones).", ""]
     if "mqbench" in extra:
         mq = extra["mqbench"]
         lines += ["## Proxy ranking on the small MQ-Bench", "",
