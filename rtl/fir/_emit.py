@@ -122,7 +122,7 @@ def prefix_modules(verilog: str, top: str, prefix: str) -> str:
             continue
         new = prefix + re.sub(r"[^A-Za-z0-9_]", "_", old.lstrip("\\"))
         pat = re.escape(old) + (r"(?=\s)" if old.startswith("\\") else r"\b")
-        verilog = re.sub(rf"^(module |\s*){pat}", lambda m: m[1] + new, verilog, flags=re.M)
+        verilog = re.sub(rf"^(module |\s*){pat}", lambda m, new=new: m[1] + new, verilog, flags=re.M)
     return verilog
 
 
