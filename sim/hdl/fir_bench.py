@@ -417,7 +417,7 @@ if cocotb is not None:
         clock outside reset.
         """
         from cocotb.clock import Clock
-        from cocotb.triggers import FallingEdge
+        from cocotb.triggers import FallingEdge, ReadOnly
 
         spec, x, latency, summary_path = _bench_inputs("seed")
         rng = np.random.default_rng(int(os.environ[_ENV["seed"]]))
@@ -460,7 +460,7 @@ if cocotb is not None:
         def check_ready() -> None:
             # the always-ready sink never stalls the filter: ready must be high outside reset
             nonlocal ready_errors
-            if ready is not None and (not ready.value.is_resolvable or not int(ready.value)):
+            if not ready.value.is_resolvable or not int(ready.value):
                 ready_errors += 1
 
         for part, xs in enumerate(parts):
@@ -473,7 +473,9 @@ if cocotb is not None:
                     sample(part)
                 iv.value = 1
                 ip.value = int(s)
-                check_ready()
+                if ready is not None:
+                    await ReadOnly()  # ready after this clock's writes (rst) settle
+                    check_ready()
                 await fe
                 sample(part)
             if part == 0:
