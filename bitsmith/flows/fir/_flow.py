@@ -527,7 +527,8 @@ def _implement(spec, h, design, cfg, ctx) -> dict:
     rtl_dir = ctx.out_dir / "rtl"
     rtl_dir.mkdir()
     iface = interface(cfg)
-    name, cfg_hash = iface.module_name, config_hash(cfg)
+    # the run's seed (the CLI's --seed may override the file's) is part of what made it
+    name, cfg_hash = iface.module_name, config_hash({**cfg, "seed": ctx.seed})
     verilog = rtl.fir_verilog(spec, interface=iface, config_hash=cfg_hash)
     (rtl_dir / f"{name}.v").write_text(verilog)
     (rtl_dir / f"{name}_inst.v").write_text(
