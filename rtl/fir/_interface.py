@@ -186,7 +186,8 @@ def fir_ports(spec: FirSpec, interface: FirInterface) -> tuple[FirPort, ...]:
     ]
     if axis:
         ports.append(FirPort(n["i_ready"], "output", 1, False, "i_ready",
-                             "filter can take a sample; a register output, low during reset"))
+                             "filter can take a sample; from a register and rst only (no "
+                             "path from the output ready), low during reset"))
     ports += [
         FirPort(n["o_data"], "output", wo, True, "o_data", f"output sample, "
                 f"{spec.output_format} two's complement; held while valid is low"),
@@ -235,8 +236,8 @@ def interface_summary(spec: FirSpec, interface: FirInterface, *, config_hash: st
         "coefficients": {"taps": spec.taps, "nonzero": n_nonzero,
                          "lsb": f"2^-{spec.coef_frac}",
                          "widths_bits": list(spec.coef_widths),
-                         "format": f"signed raw integers x 2^-{spec.coef_frac}, tap k with "
-                                   "coef_widths[k] significant bits (sign included)"},
+                         "format": f"signed raw integers x 2^-{spec.coef_frac}; tap k has "
+                                   "widths_bits[k] significant bits, sign included (0: pruned)"},
         "accumulator": f"{spec.acc_format} ({spec.acc_width} bits, full precision)",
         "rounding": spec.rounding.value,
         "overflow": ("saturate (raise is built as saturate)" if spec.overflow.value == "raise"
@@ -279,7 +280,8 @@ def verilog_header(spec: FirSpec, interface: FirInterface, *, config_hash: str |
         f"// output: {s['output_format']} signed, {spec.output_format.word_bits} bits; "
         f"rounding {s['rounding']}, overflow {s['overflow']}",
         f"// coefficients: {c['taps']} taps ({c['nonzero']} nonzero),",
-        *_wrap(c["format"] + "; widths (bits) by tap:"),
+        *_wrap(f"signed raw integers x 2^-{spec.coef_frac}, each with the significant "
+               "bits (sign included, 0: pruned) listed by tap:"),
         *_wrap(" ".join(str(w) for w in c["widths_bits"])),
         f"// accumulator: {s['accumulator']}",
         f"// latency: {s['latency_clocks']} clock(s) from an accepted input sample to its output "
