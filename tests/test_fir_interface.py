@@ -171,7 +171,7 @@ def test_header_states_formats_latency_handshake_reset():
     for protocol, reset in COMBOS:
         i = _iface(protocol, reset)
         head = fir_verilog(spec, interface=i, config_hash="feedbeef").split("module ", 1)[0]
-        text = " ".join(line.lstrip("/ ") for line in head.splitlines())
+        text = " ".join(" ".join(line.lstrip("/ ") for line in head.splitlines()).split())
         assert f"bitsmith {__version__}" in text and "config hash feedbeef" in text
         assert "input: Q(1,11) signed, 12 bits" in text
         assert "output: Q(1,7) signed, 8 bits; rounding round_half_even, overflow saturate" \
@@ -180,7 +180,7 @@ def test_header_states_formats_latency_handshake_reset():
         assert f"latency: {fir_latency(spec)} clock(s)" in text and fir_latency(spec) == 3
         assert "active high" in text and "synchronous" in text
         assert ("AXI4-Stream" in text) == (protocol == "axis")
-        assert ("every register" in text) == (reset == "all")
+        assert ("clears every register" in text) == (reset == "all")
         s = interface_summary(spec, i, config_hash="feedbeef")
         assert s["latency_clocks"] == 3 and s["reset"]["policy"] == reset
         assert [p["name"] for p in s["ports"]] == [p.name for p in fir_ports(spec, i)]
@@ -452,3 +452,23 @@ def test_two_named_filters_in_one_top_on_icarus(tmp_path, require_simulator):
     assert np.array_equal(ya, fir_filter(model_spec(spec_a), x))
     assert np.array_equal(yb, fir_filter(model_spec(spec_b), x))
     assert not np.array_equal(ya[: len(yb)], yb)  # two different filters
+
+
+def test_flow_interface_config_hash_and_report_section():
+    from bitsmith.flows.fir._flow import config_hash, interface
+    from bitsmith.flows.fir._report import interface_section
+
+    data = {"kind": "fir", "filter": {"edges": [0.2, 0.3]},
+            "interface": {"module_name": "lp_q", "protocol": "valid", "reset": "all"}}
+    cfg = validate(FirConfig, data).model_dump()
+    i = interface(cfg)
+    assert i == FirInterface("lp_q", prefix="lp_q_", protocol="valid", reset="all")
+    h = config_hash(cfg)
+    assert re.fullmatch(r"[0-9a-f]{16}", h) and h == config_hash(dict(cfg))
+    other = validate(FirConfig, {**data, "seed": 1}).model_dump()
+    assert config_hash(other) != h
+    spec = SPECS["direct-p0"]
+    lines = "\n".join(interface_section(interface_summary(spec, i, config_hash=h)))
+    assert lines.startswith("## Interface") and f"config hash `{h}`" in lines
+    assert "| `in_data` | input | 12 | yes |" in lines and "| latency | 1 clocks" in lines
+    assert "every register" in lines and "rtl/lp_q_inst.v" in lines
