@@ -121,7 +121,8 @@ def prefix_modules(verilog: str, top: str, prefix: str) -> str:
         if old == top or old.startswith(prefix):
             continue
         new = prefix + re.sub(r"[^A-Za-z0-9_]", "_", old.lstrip("\\"))
-        pat = re.escape(old) + (r"(?=\s)" if old.startswith("\\") else r"\b")
+        # an escaped identifier ends at a white space, which belongs to it
+        pat = re.escape(old) + (" " if old.startswith("\\") else r"\b")
         verilog = re.sub(rf"^(module |\s*){pat}", lambda m, new=new: m[1] + new, verilog, flags=re.M)
     return verilog
 
