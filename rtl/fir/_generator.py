@@ -573,7 +573,7 @@ class FirFilter(wiring.Component):
         """The output data register: the port itself, or a reset-less register driving it."""
         if self.reset == "all":
             return self.o.payload
-        out = self._data_signal(signed(self.spec.output_format.word_bits), "out_data")
+        out = self._data_signal(signed(self.spec.output_format.word_bits), "y_out")
         m.d.comb += self.o.payload.eq(out)
         return out
 
