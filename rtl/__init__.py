@@ -7,15 +7,26 @@ subpackage (``fir``).
 from . import fir
 from ._csd import csd_digits, csd_nonzero_count
 from ._verilog import to_verilog
-from .fir import FirFilter, fir_latency, fir_verilog, write_coe
+from .fir import (
+    FirFilter,
+    FirInterface,
+    fir_latency,
+    fir_verilog,
+    instantiation_template,
+    interface_summary,
+    write_coe,
+)
 
 __all__ = [
     "FirFilter",
+    "FirInterface",
     "csd_digits",
     "csd_nonzero_count",
     "fir",
     "fir_latency",
     "fir_verilog",
+    "instantiation_template",
+    "interface_summary",
     "to_verilog",
     "write_coe",
 ]

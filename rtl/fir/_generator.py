@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from amaranth.hdl import Module, Mux, Signal, Value, signed
+from amaranth.hdl import Const, Module, Mux, ResetSignal, Signal, Value, signed
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -23,7 +23,11 @@ from ...sim.fir._spec import FirForm, FirSpec, Multiplier, Symmetry, signed_widt
 from ...sim.fixed import Overflow, QFormat, Rounding
 from .._csd import csd_digits
 
-__all__ = ["FirFilter", "fir_latency", "round_shift_int"]
+__all__ = ["RESET_POLICIES", "FirFilter", "fir_latency", "round_shift_int"]
+
+#: What the synchronous reset clears: ``all`` registers, or the ``control`` path only
+#: (valid bits and handshake; data registers start from their power-up value 0).
+RESET_POLICIES = ("control", "all")
 
 
 def round_shift_int(v: int, shift: int, rounding: Rounding) -> int:
@@ -119,20 +123,37 @@ class FirFilter(wiring.Component):
 
     Ports
     -----
-    i : In(stream.Signature(signed(spec.input_format.word_bits), always_ready=True))
-        Input samples (raw integers of ``spec.input_format``). ``i.ready`` is the constant 1:
-        the filter takes one sample on every clock where ``i.valid`` is high.
-    o : Out(stream.Signature(signed(spec.output_format.word_bits), always_ready=True))
+    i : In(stream.Signature(signed(spec.input_format.word_bits), always_ready=not backpressure))
+        Input samples (raw integers of ``spec.input_format``). Without ``backpressure``
+        ``i.ready`` is the constant 1: the filter takes one sample on every clock where
+        ``i.valid`` is high. With it, a sample is taken where ``i.valid`` and ``i.ready``
+        are both high; ``i.ready`` is a register output gated by reset (no combinational
+        path from ``o.ready``), low while reset is asserted.
+    o : Out(stream.Signature(signed(spec.output_format.word_bits), always_ready=not backpressure))
         Output samples (raw integers of ``spec.output_format``), one per input sample,
-        ``latency`` clocks after it; the sink must always accept (no back-pressure).
-        ``o.payload`` holds its last value while ``o.valid`` is low.
+        ``latency`` clocks after it when the sink accepts. Without ``backpressure`` the sink
+        must always accept; with it, the sample is held (``o.valid`` high, ``o.payload``
+        stable) until ``o.ready``. ``o.payload`` holds its last value while ``o.valid`` is low.
 
     Valid handling: the tapped delay line (direct form) or the adder chain (transposed form)
-    advances only on a valid input sample, so gaps in ``i.valid`` do not disturb the filter
-    state. Every other pipeline register runs every clock and a shift register of valid bits
-    travels beside the data; the output register loads only when its valid bit is set.
-    The synchronous reset clears all registers (the filter state is all zeros after reset,
-    as the bit-true model assumes).
+    advances only on an accepted input sample, so gaps in ``i.valid`` do not disturb the
+    filter state. Every other pipeline register runs on every clock the pipeline is enabled
+    and a shift register of valid bits travels beside the data; the output register loads
+    only when its valid bit is set.
+
+    Back-pressure: a two-entry output skid buffer (the output register and one spare).
+    The whole pipeline advances on a clock enable ``ce = !skid_valid``, a register, which is
+    also ``i.ready`` (outside reset): when the sink stalls with the output register full,
+    the sample arriving on that clock goes to the spare register and the pipeline holds from
+    the next clock until the sink takes the output. No sample is lost or duplicated; with
+    ``o.ready`` always high the filter takes one sample per clock at the same ``latency``.
+
+    Reset (synchronous, active high, ``reset``): ``"all"`` clears every register (the
+    filter state is zero after any reset, as the bit-true model assumes); ``"control"``
+    clears only the valid bits and the handshake registers, and data registers start from
+    their power-up (initial) value 0, so the model holds from power-up; a reset in the
+    middle of a stream then keeps the samples already in the delay line. Inputs are ignored
+    while reset is asserted (``"control"``; with back-pressure ``i.ready`` is low).
 
     Parameters
     ----------
@@ -140,6 +161,10 @@ class FirFilter(wiring.Component):
         The filter. ``spec.overflow`` of :attr:`Overflow.RAISE` cannot be built (hardware
         has no exception): it is built as :attr:`Overflow.SATURATE`, which agrees with the
         bit-true model on every input where the model does not raise.
+    backpressure : bool
+        Give ``i`` and ``o`` ready signals and stall on ``o.ready`` low (skid buffer).
+    reset : {"all", "control"}
+        What the synchronous reset clears (see above).
 
     Attributes
     ----------
@@ -151,10 +176,16 @@ class FirFilter(wiring.Component):
         ``fold_symmetric`` each pre-adds a symmetric pair.
     """
 
-    def __init__(self, spec: FirSpec):
+    def __init__(self, spec: FirSpec, *, backpressure: bool = False, reset: str = "all"):
         if not isinstance(spec, FirSpec):
             raise TypeError(f"spec must be a FirSpec, not {type(spec).__name__}")
+        if reset not in RESET_POLICIES:
+            raise ValueError(f"reset must be one of {RESET_POLICIES}, not {reset!r}")
         self.spec = spec
+        self.backpressure = bool(backpressure)
+        self.reset = reset
+        self._ce = None  # pipeline clock enable (back-pressure), set by elaborate
+        self._accept = None  # an input sample is taken this clock, set by elaborate
         self.terms = self._plan_terms(spec)
         self._cap = self._wrap_bits(spec)
         xfmt = spec.input_format
@@ -163,8 +194,10 @@ class FirFilter(wiring.Component):
         self.latency = fir_latency(spec)
         super().__init__(
             {
-                "i": In(stream.Signature(signed(xfmt.word_bits), always_ready=True)),
-                "o": Out(stream.Signature(signed(spec.output_format.word_bits), always_ready=True)),
+                "i": In(stream.Signature(signed(xfmt.word_bits),
+                                         always_ready=not self.backpressure)),
+                "o": Out(stream.Signature(signed(spec.output_format.word_bits),
+                                          always_ready=not self.backpressure)),
             }
         )
 
@@ -205,6 +238,18 @@ class FirFilter(wiring.Component):
         return None if self._cap is None else self._cap - shift
 
     # -- building blocks ---------------------------------------------------------------
+    def _data_signal(self, shape, name: str) -> Signal:
+        """A datapath register: not reset under the ``control`` policy (init value 0)."""
+        return Signal(shape, name=name, reset_less=self.reset == "control")
+
+    def _sync(self, m: Module, stmt) -> None:
+        """A pipeline register update: only on clocks the pipeline is enabled."""
+        if self._ce is None:
+            m.d.sync += stmt
+        else:
+            with m.If(self._ce):
+                m.d.sync += stmt
+
     def _signal(
         self,
         m: Module,
@@ -223,11 +268,13 @@ class FirFilter(wiring.Component):
         """
         w = _Node.width(lo, hi, shift)
         limit = self._limit(shift) if limit is None else limit
-        s = Signal(signed(w if limit is None else max(1, min(w, limit))), name=name)
+        shape = signed(w if limit is None else max(1, min(w, limit)))
         # the value may be wider than s (Amaranth grows every sum by a bit); its range fits
         if register:
-            m.d.sync += s.eq(value)
+            s = self._data_signal(shape, name)
+            self._sync(m, s.eq(value))
         else:
+            s = Signal(shape, name=name)
             m.d.comb += s.eq(value)
         return _Node(s, shift, lo, hi)
 
@@ -391,8 +438,8 @@ class FirFilter(wiring.Component):
             width[k] = max(width[k], width[k + 1])
         line = [self._input(m, width[0])]
         for k in range(1, used + 1):
-            d = Signal(signed(width[k]), name=f"x_d{k}")
-            with m.If(self.i.valid):
+            d = self._data_signal(signed(width[k]), f"x_d{k}")
+            with m.If(self._accept):  # implies the clock enable
                 m.d.sync += d.eq(line[-1])
             line.append(d)
         nodes = []
@@ -415,7 +462,7 @@ class FirFilter(wiring.Component):
                 self._signal(m, p.sig, p.lo, p.hi, p.shift, f"{p.sig.name}_r", True) for p in nodes
             ]
             v = Signal(name="valid_prod")
-            m.d.sync += v.eq(valid)
+            self._sync(m, v.eq(valid))
             valid = v
         level = 0
         while len(nodes) > 1:
@@ -434,7 +481,7 @@ class FirFilter(wiring.Component):
                 )
             if reg:
                 v = Signal(name=f"valid_l{level}")
-                m.d.sync += v.eq(valid)
+                self._sync(m, v.eq(valid))
                 valid = v
             nodes = nxt
         return nodes[0], valid
@@ -452,7 +499,7 @@ class FirFilter(wiring.Component):
                 prods[k] = (p, sgn)
         if spec.pipeline > 0:
             v = Signal(name="valid_prod")
-            m.d.sync += v.eq(valid)
+            self._sync(m, v.eq(valid))
             valid = v
         last = max(prods)
 
@@ -479,30 +526,72 @@ class FirFilter(wiring.Component):
         """Build the datapath (Amaranth elaboration hook)."""
         spec = self.spec
         m = Module()
-        valid = self.i.valid
+        if self.backpressure:
+            skid_valid = Signal(name="skid_valid")
+            self._ce = ~skid_valid
+            m.d.comb += self.i.ready.eq(self._ce & ~ResetSignal())
+            self._accept = self.i.valid & self.i.ready
+        else:
+            self._ce = None
+            self._accept = (self.i.valid & ~ResetSignal() if self.reset == "control"
+                            else self.i.valid)
+        valid = self._accept
         if not self.terms:  # every product wraps away (see _wrap_bits): the output is 0
             self._input(m, 0)
-            m.d.comb += self.o.payload.eq(0)
+            y = Const(0, signed(spec.output_format.word_bits))
             if spec.pipeline > 0:
                 v = Signal(name="valid_prod")
-                m.d.sync += v.eq(valid)
+                self._sync(m, v.eq(valid))
                 valid = v
-            m.d.sync += self.o.valid.eq(valid)
-            return m
-        if spec.form is FirForm.DIRECT:
-            acc, valid = self._direct(m, valid)
         else:
-            acc, valid = self._transposed(m, valid)
-        if self._cap is None:  # construction invariant (a wrapping build may drop terms)
-            if (acc.lo, acc.hi) != spec.acc_range:
-                raise AssertionError(
-                    f"final sum range {(acc.lo, acc.hi)} differs from spec {spec.acc_range}"
-                )
-            if _Node.width(acc.lo, acc.hi, 0) != spec.acc_width:
-                raise AssertionError(f"accumulator width differs from spec {spec.acc_width}")
-        acc = self._signal(m, acc.sig, acc.lo, acc.hi, acc.shift, "acc")
-        y = self._requantize(m, acc)
-        with m.If(valid):
-            m.d.sync += self.o.payload.eq(y.sig)
-        m.d.sync += self.o.valid.eq(valid)
+            if spec.form is FirForm.DIRECT:
+                acc, valid = self._direct(m, valid)
+            else:
+                acc, valid = self._transposed(m, valid)
+            if self._cap is None:  # construction invariant (a wrapping build may drop terms)
+                if (acc.lo, acc.hi) != spec.acc_range:
+                    raise AssertionError(
+                        f"final sum range {(acc.lo, acc.hi)} differs from spec {spec.acc_range}"
+                    )
+                if _Node.width(acc.lo, acc.hi, 0) != spec.acc_width:
+                    raise AssertionError(f"accumulator width differs from spec {spec.acc_width}")
+            acc = self._signal(m, acc.sig, acc.lo, acc.hi, acc.shift, "acc")
+            y = self._requantize(m, acc).sig
+        if self.backpressure:
+            self._skid_output(m, y, valid, skid_valid)
+        elif not self.terms and self.reset == "all":
+            m.d.comb += self.o.payload.eq(0)
+            m.d.sync += self.o.valid.eq(valid)
+        else:
+            out = self._output_register(m)
+            with m.If(valid):
+                m.d.sync += out.eq(y)
+            m.d.sync += self.o.valid.eq(valid)
         return m
+
+    def _output_register(self, m: Module) -> Value:
+        """The output data register: the port itself, or a reset-less register driving it."""
+        if self.reset == "all":
+            return self.o.payload
+        out = self._data_signal(signed(self.spec.output_format.word_bits), "y_out")
+        m.d.comb += self.o.payload.eq(out)
+        return out
+
+    def _skid_output(self, m: Module, y: Value, valid: Value, skid_valid: Signal) -> None:
+        """Output register plus one spare (skid) register; ``skid_valid`` stalls the pipeline.
+
+        ``valid`` (the last pipeline stage) only counts on enabled clocks, where the spare is
+        empty; when the sink cannot take it (output full, ``o.ready`` low) it goes to the
+        spare, and the spare moves to the output as soon as the output frees up.
+        """
+        out = self._output_register(m)
+        skid = self._data_signal(signed(self.spec.output_format.word_bits), "skid_data")
+        with m.If(~self.o.valid | self.o.ready):  # the output register can load
+            with m.If(skid_valid):
+                m.d.sync += [out.eq(skid), self.o.valid.eq(1), skid_valid.eq(0)]
+            with m.Else():  # enabled clock: the last stage's sample, if any, goes out
+                with m.If(valid):
+                    m.d.sync += out.eq(y)
+                m.d.sync += self.o.valid.eq(valid)
+        with m.Elif(valid & ~skid_valid):
+            m.d.sync += [skid.eq(y), skid_valid.eq(1)]

@@ -72,11 +72,12 @@ _MAX_WIDTH = 64  # the harnesses carry samples in 64-bit words
 
 @dataclass(frozen=True)
 class StreamPorts:
-    """The valid/ready interface of a streaming design (Amaranth port names).
+    """The valid/ready interface of a streaming design.
 
-    Ports: ``clk``, ``rst`` (synchronous, active high), ``i__payload``, ``i__valid``,
-    ``i__ready`` (only when ``in_ready``), ``o__payload``, ``o__valid``, ``o__ready`` (only
-    when ``out_ready``).
+    Ports (default names Amaranth's): ``clk``, ``rst`` (synchronous, active high),
+    ``i__payload``, ``i__valid``, ``i__ready`` (only when ``in_ready``), ``o__payload``,
+    ``o__valid``, ``o__ready`` (only when ``out_ready``); the ``*_name`` fields rename them
+    (e.g. AXI4-Stream's ``s_axis_tdata``, see :meth:`named`).
 
     Parameters
     ----------
@@ -88,6 +89,9 @@ class StreamPorts:
         Payloads are two's complement (outputs are sign-extended when read back).
     in_ready, out_ready : bool
         The design has an ``i__ready`` output / an ``o__ready`` input.
+    clk_name, rst_name, in_data_name, in_valid_name, in_ready_name, out_data_name, \
+out_valid_name, out_ready_name : str
+        The Verilog names of the ports.
     """
 
     toplevel: str
@@ -97,10 +101,30 @@ class StreamPorts:
     out_signed: bool = True
     in_ready: bool = False
     out_ready: bool = False
+    clk_name: str = "clk"
+    rst_name: str = "rst"
+    in_data_name: str = "i__payload"
+    in_valid_name: str = "i__valid"
+    in_ready_name: str = "i__ready"
+    out_data_name: str = "o__payload"
+    out_valid_name: str = "o__valid"
+    out_ready_name: str = "o__ready"
+
+    #: the ``*_name`` fields by role (the roles :meth:`named` takes)
+    ROLES = {"clk": "clk_name", "rst": "rst_name", "i_data": "in_data_name",
+             "i_valid": "in_valid_name", "i_ready": "in_ready_name",
+             "o_data": "out_data_name", "o_valid": "out_valid_name",
+             "o_ready": "out_ready_name"}
 
     def __post_init__(self):
         if not self.toplevel.isidentifier():
             raise ValueError(f"toplevel must be a Verilog identifier, not {self.toplevel!r}")
+        names = [getattr(self, f) for f in self.ROLES.values()]
+        for n in names:
+            if not isinstance(n, str) or not n.isidentifier() or not n.isascii():
+                raise ValueError(f"port names must be Verilog identifiers, not {n!r}")
+        if len(set(names)) != len(names):
+            raise ValueError(f"port names must differ, not {names}")
         for name in ("in_width", "out_width"):
             w = getattr(self, name)
             if not 1 <= w <= _MAX_WIDTH:
@@ -109,6 +133,18 @@ class StreamPorts:
             # outputs come back as int64
             raise ValueError(f"an unsigned out_width must be at most {_MAX_WIDTH - 1} bits, "
                              f"not {_MAX_WIDTH}")
+
+    @classmethod
+    def named(cls, toplevel: str, in_width: int, out_width: int, names: dict, **kw):
+        """A :class:`StreamPorts` with the port names ``names`` (role -> name, roles as in
+        :attr:`ROLES`); ``in_ready``/``out_ready`` follow the roles ``i_ready``/``o_ready``."""
+        unknown = set(names) - set(cls.ROLES)
+        if unknown:
+            raise ValueError(f"port roles must be among {sorted(cls.ROLES)}, not "
+                             f"{sorted(unknown)}")
+        fields = {cls.ROLES[r]: n for r, n in names.items()}
+        return cls(toplevel, in_width, out_width, in_ready="i_ready" in names,
+                   out_ready="o_ready" in names, **fields, **kw)
 
 
 @dataclass(frozen=True)
@@ -362,7 +398,8 @@ def _build_verilator(verilog: str, ports: StreamPorts, d: Path, jobs, opt: str) 
     root = ensure_verilator()
     top = ports.toplevel
     (d / f"{top}.v").write_text(verilog)
-    (d / "harness.cpp").write_text(_HARNESS_CPP.replace("@PORT_NAMES@", _verilated_names()))
+    (d / "harness.cpp").write_text(_HARNESS_CPP.replace("@PORT_NAMES@",
+                                                        _verilated_names(ports)))
     defines = " ".join(f"-D{k}={v}" for k, v in _harness_defines(ports).items())
     log = d / "build.log"
     _check([str(root / "bin" / "verilator"), "--cc", "--exe", "--no-timing", "-O3",
@@ -417,11 +454,14 @@ def _store_runtime(obj: Path, entry: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _verilated_names() -> str:
-    # Verilator escapes a double underscore in a port name as "___05F"
-    names = [f"{d}__{p}" for d in "io" for p in ("payload", "valid", "ready")]
-    return "\n".join(f"#define {n.replace('__', '_').upper()} {n.replace('__', '___05F')}"
-                     for n in names)
+def _verilated_names(ports: StreamPorts) -> str:
+    # the harness's macro of each port; Verilator escapes a double underscore in a port
+    # name as "___05F"
+    macros = {"CLK": ports.clk_name, "RST": ports.rst_name, "I_PAYLOAD": ports.in_data_name,
+              "I_VALID": ports.in_valid_name, "I_READY": ports.in_ready_name,
+              "O_PAYLOAD": ports.out_data_name, "O_VALID": ports.out_valid_name,
+              "O_READY": ports.out_ready_name}
+    return "\n".join(f"#define {k} {v.replace('__', '___05F')}" for k, v in macros.items())
 
 
 def _yosys() -> str | None:
@@ -582,8 +622,8 @@ def _check_stimulus(ports: StreamPorts, x, gaps, stalls):
         stalls = np.ones(1, dtype=np.uint8)
     else:
         if not ports.out_ready:
-            raise ValueError("output stalls need a design with an o__ready port "
-                             f"({ports.toplevel} has none: its sink must always accept)")
+            raise ValueError(f"output stalls need a design with an {ports.out_ready_name} "
+                             f"port ({ports.toplevel} has none: its sink must always accept)")
         stalls = np.asarray(stalls, dtype=bool).astype(np.uint8)
         if not 1 <= stalls.size <= 65536 or not stalls.any():
             raise ValueError(f"stalls must be 1 to 65536 ready flags with at least one set, "
@@ -674,7 +714,8 @@ def _run_icarus(b, d, x, gaps, stalls, n_expected, tail, timeout, reset_cycles):
     except ValueError:
         bad = next(i for i, s in enumerate(words) if not s.lstrip("-").isdigit())
         raise HdlToolError("icarus", f"output sample {bad // 2} is {words[bad]!r} (an X or Z "
-                           f"on o__payload while o__valid was high)") from None
+                           f"on {b.ports.out_data_name} while {b.ports.out_valid_name} was "
+                           f"high)") from None
     ic = np.array((d / "in.txt").read_text().split(), dtype=np.int64)
     return out[:, 1], out[:, 0], ic, status["cycles"], status["timed_out"]
 
@@ -726,13 +767,13 @@ int main(int argc, char** argv) {
 
     auto ctx = std::make_unique<VerilatedContext>();
     auto top = std::make_unique<Vdut>(ctx.get());
-    top->clk = 0; top->rst = 1; top->I_VALID = 0; top->I_PAYLOAD = 0;
+    top->CLK = 0; top->RST = 1; top->I_VALID = 0; top->I_PAYLOAD = 0;
 #if HAS_OUT_READY
     top->O_READY = 0;
 #endif
     top->eval();
-    for (long long r = 0; r < reset; ++r) { top->clk = 1; top->eval(); top->clk = 0; top->eval(); }
-    top->rst = 0;
+    for (long long r = 0; r < reset; ++r) { top->CLK = 1; top->eval(); top->CLK = 0; top->eval(); }
+    top->RST = 0;
 
     std::vector<int64_t> out, in;
     out.reserve(2 * (size_t)expected + 64);
@@ -768,7 +809,7 @@ int main(int argc, char** argv) {
             in.push_back(cycle); last = cycle;
             if (++k < n) idle = gaps[k];
         }
-        top->clk = 1; top->eval(); top->clk = 0;
+        top->CLK = 1; top->eval(); top->CLK = 0;
         ++cycle;
         if (done_at < 0 && k == n && got >= expected) done_at = cycle;
         if (done_at >= 0 && cycle - done_at >= tail) break;
@@ -859,15 +900,17 @@ endmodule
 
 
 def _icarus_testbench(ports: StreamPorts) -> str:
-    conns = [".clk(clk)", ".rst(rst)", ".i__payload(i_payload)", ".i__valid(i_valid)",
-             ".o__payload(o_payload)", ".o__valid(o_valid)"]
+    p = ports
+    conns = [f".{p.clk_name}(clk)", f".{p.rst_name}(rst)", f".{p.in_data_name}(i_payload)",
+             f".{p.in_valid_name}(i_valid)", f".{p.out_data_name}(o_payload)",
+             f".{p.out_valid_name}(o_valid)"]
     extra = ""
     if ports.in_ready:
-        conns.append(".i__ready(i_ready)")
+        conns.append(f".{p.in_ready_name}(i_ready)")
     else:
         extra += "assign i_ready = 1'b1;\n  "
     if ports.out_ready:
-        conns.append(".o__ready(o_ready)")
+        conns.append(f".{p.out_ready_name}(o_ready)")
     dut = f"{extra}{ports.toplevel} dut ({', '.join(conns)});"
     return (_TESTBENCH_SV.replace("@IN_WIDTH@", str(ports.in_width))
             .replace("@OUT_WIDTH@", str(ports.out_width)).replace("@DUT@", dut)

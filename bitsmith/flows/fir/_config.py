@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ...config import INT64_MAX, ConfigModel, ConfigPath, check
 
@@ -243,6 +243,41 @@ class ImplementationConfig(ConfigModel):
                           "many levels (0: output only)")
 
 
+class InterfaceConfig(ConfigModel):
+    """The emitted Verilog module as an FPGA design instantiates it."""
+
+    module_name: str = Field("fir", description="Verilog module name (a letter or _, then "
+                             "letters, digits or _; not a Verilog keyword); the files are "
+                             "rtl/<module_name>.v and rtl/<module_name>_inst.v")
+    prefix: str | None = Field(None, description="prefix of any helper module in the file "
+                               "(null: module_name + '_')")
+    protocol: Literal["axis", "valid"] = Field(
+        "axis", description="axis: AXI4-Stream s_axis_*/m_axis_* with back-pressure "
+                            "(m_axis_tready); valid: in_data/in_valid -> out_data/out_valid, "
+                            "the sink always accepts")
+    reset: Literal["control", "all"] = Field(
+        "control", description="what the synchronous active-high rst clears: control (valid "
+                               "and handshake only; data registers power up to 0) or all "
+                               "registers")
+
+    @field_validator("module_name")
+    @classmethod
+    def _identifier(cls, v: str) -> str:
+        from ...rtl.fir._interface import check_verilog_identifier
+
+        return check_verilog_identifier(v, "module name")
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, v: str | None) -> str | None:
+        import re
+
+        if v is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", v):
+            raise ValueError(f"prefix must start a Verilog identifier (a letter or _, then "
+                             f"letters, digits or _), not {v!r}")
+        return v
+
+
 class TargetConfig(ConfigModel):
     """The FPGA family costs are estimated and synthesized for."""
 
@@ -328,6 +363,9 @@ class FirConfig(ConfigModel):
     output: OutputConfig = Field(default_factory=OutputConfig,
                                  description="output sample format")
     implementation: ImplementationConfig = Field(default_factory=ImplementationConfig)
+    interface: InterfaceConfig = Field(default_factory=InterfaceConfig,
+                                       description="module name, ports and reset of the "
+                                                   "emitted Verilog")
     target: TargetConfig = Field(default_factory=TargetConfig)
     allocation: AllocationConfig = Field(default_factory=AllocationConfig)
     verification: VerificationConfig = Field(default_factory=VerificationConfig)

@@ -572,7 +572,7 @@ def _mixed_or_uniform(mixed, uniform, problem, x, best_uniform, cfg: dict, ctx) 
     ctx.log("fir: synthesizing the mixed and the best uniform design with yosys "
             f"({cfg['target']['device']})")
     with ThreadPoolExecutor(max_workers=2) as pool:
-        syn_m, syn_u = pool.map(lambda sp: _synthesize(sp, cfg), (mixed, uniform))
+        syn_m, syn_u = pool.map(lambda sp: _synthesize(sp, cfg, ctx.seed), (mixed, uniform))
     out.update({"mixed_luts_yosys": int(syn_m.luts), "uniform_luts_yosys": int(syn_u.luts)})
     if syn_m.luts >= syn_u.luts:
         out.update(shipped="uniform", reason=f"yosys does not confirm the estimate: mixed "
@@ -585,11 +585,14 @@ def _mixed_or_uniform(mixed, uniform, problem, x, best_uniform, cfg: dict, ctx) 
     return out
 
 
-def _synthesize(spec, cfg: dict):
+def _synthesize(spec, cfg: dict, seed: int):
+    """yosys on the Verilog the flow would ship for ``spec`` (same interface and header)."""
     from ... import hwmodels, rtl
 
-    return hwmodels.synthesize(rtl.fir_verilog(spec, name="fir"), "fir",
-                               target=cfg["target"]["device"],
+    iface = interface(cfg)
+    verilog = rtl.fir_verilog(spec, interface=iface,
+                              config_hash=config_hash({**cfg, "seed": seed}))
+    return hwmodels.synthesize(verilog, iface.module_name, target=cfg["target"]["device"],
                                dsp=spec.multiplier.value == "dsp")
 
 
@@ -754,16 +757,25 @@ def _implement(spec, h, design, cfg, ctx, synthesis=None) -> dict:
 
     rtl_dir = ctx.out_dir / "rtl"
     rtl_dir.mkdir()
-    verilog = rtl.fir_verilog(spec, name="fir")
-    (rtl_dir / "fir.v").write_text(verilog)
-    rtl.write_coe(spec, rtl_dir / "fir.coe")
+    iface = interface(cfg)
+    # the run's seed (the CLI's --seed may override the file's) is part of what made it
+    name, cfg_hash = iface.module_name, config_hash({**cfg, "seed": ctx.seed})
+    verilog = rtl.fir_verilog(spec, interface=iface, config_hash=cfg_hash)
+    (rtl_dir / f"{name}.v").write_text(verilog)
+    (rtl_dir / f"{name}_inst.v").write_text(
+        rtl.instantiation_template(spec, iface, config_hash=cfg_hash))
+    rtl.write_coe(spec, rtl_dir / f"{name}.coe")
     (rtl_dir / "spec.json").write_text(spec_json(spec))
-    out["lint"] = _lint(rtl_dir / "fir.v") if cfg["verification"]["lint"] else None
+    out["interface"] = rtl.interface_summary(spec, iface, config_hash=cfg_hash)
+    out["interface"]["files"] = [f"rtl/{name}.v", f"rtl/{name}_inst.v", f"rtl/{name}.coe"]
+    out["lint"] = _lint(rtl_dir / f"{name}.v", name) if cfg["verification"]["lint"] else None
+    ctx.log(f"fir: module {name} ({iface.protocol}, reset {iface.reset}), latency "
+            f"{out['interface']['latency_clocks']} clocks -> rtl/{name}.v, rtl/{name}_inst.v")
 
     # verification runs in the background, next to the synthesis below
-    finish_verification = _start_verification(spec, verilog, cfg["verification"], ctx)
+    finish_verification = _start_verification(spec, verilog, cfg["verification"], ctx, iface)
     try:
-        _estimate_and_synthesize(spec, verilog, cfg, ctx, out, synthesis)
+        _estimate_and_synthesize(spec, verilog, cfg, ctx, out, name, synthesis)
     except BaseException:
         # an error or a signal: wait for the simulators to stop, but let the first error
         # (or the interrupt) be what the run reports
@@ -816,7 +828,30 @@ def _output_overflow(spec, x, cfg: dict, ctx) -> dict:
     return info
 
 
-def _estimate_and_synthesize(spec, verilog, cfg, ctx, out, synthesis=None) -> None:
+def interface(cfg: dict):
+    """The :class:`~bitsmith.rtl.FirInterface` of the config's ``interface`` section."""
+    from ...rtl import FirInterface
+
+    i = cfg["interface"]
+    return FirInterface(module_name=i["module_name"], prefix=i["prefix"],
+                        protocol=i["protocol"], reset=i["reset"])
+
+
+def config_hash(cfg: dict) -> str:
+    """Hash of the validated config (sorted JSON, SHA-256, 16 hex digits): what the emitted
+    Verilog's header names as its origin."""
+    import hashlib
+
+    text = json.dumps(cfg, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+#: probability of a sink stall per clock in the flow's AXI4-Stream verification
+FLOW_P_STALL = 0.25
+
+
+def _estimate_and_synthesize(spec, verilog, cfg, ctx, out, top: str = "fir",
+                             synthesis=None) -> None:
     """The cost estimate, and yosys' figures (``synthesis``: a result already run on the
     same design, reused)."""
     from ... import hwmodels
@@ -828,7 +863,7 @@ def _estimate_and_synthesize(spec, verilog, cfg, ctx, out, synthesis=None) -> No
     if cfg["synthesis"]["enabled"]:
         if synthesis is None:
             ctx.log(f"fir: synthesizing with yosys ({cfg['target']['device']})")
-            s = hwmodels.synthesize(verilog, "fir", target=cfg["target"]["device"],
+            s = hwmodels.synthesize(verilog, top, target=cfg["target"]["device"],
                                     dsp=spec.multiplier.value == "dsp")
         else:
             s = synthesis
@@ -839,14 +874,16 @@ def _estimate_and_synthesize(spec, verilog, cfg, ctx, out, synthesis=None) -> No
                 f"LUTs, {100 * (est.luts - s.luts) / max(s.luts, 1):+.1f} %)")
 
 
-def _start_verification(spec, verilog: str, vcfg: dict, ctx):
+def _start_verification(spec, verilog: str, vcfg: dict, ctx, iface=None):
     """Start the batch runner on each simulator in the background; returns a ``finish()``
     that waits and returns the per-simulator summary.
 
     Verilator gets ``random_samples`` random samples, Icarus (about 1000x slower per sample
     on these netlists) ``icarus_share`` of them, cut into one piece per CPU; both also get
     impulse, step and the worst-case sign sequences, with random input gaps, compared at
-    0 LSB with the bit-true model. The simulators are child processes, so threads overlap
+    0 LSB with the bit-true model. An AXI4-Stream design (``iface.protocol == "axis"``) also
+    gets seeded random sink stalls (``m_axis_tready`` low on :data:`FLOW_P_STALL` of the
+    clocks) on both simulators. The simulators are child processes, so threads overlap
     them with each other and with whatever the flow does meanwhile (synthesis).
     """
     import os
@@ -858,15 +895,18 @@ def _start_verification(spec, verilog: str, vcfg: dict, ctx):
                     else round(vcfg["random_samples"] * vcfg["icarus_share"]))
               for sim in vcfg["simulators"]}
     cpus = len(os.sched_getaffinity(0))
+    p_stall = FLOW_P_STALL if iface is not None and iface.backpressure else 0.0
     for sim, n in counts.items():
         ctx.log(f"fir: verifying the RTL on {sim} ({n} random samples + impulse, step, "
-                f"worst case)")
+                f"worst case" + (f"; m_axis_tready stalls on {p_stall:.0%} of the clocks"
+                                 if p_stall else "") + ")")
 
     def one(sim):
         icarus = sim == "icarus"
         return verify_fir(spec, sim, None, counts[sim], seed=ctx.seed, verilog=verilog,
                           jobs=cpus if icarus else 1,
-                          simplify=icarus and vcfg["icarus_simplify"])
+                          simplify=icarus and vcfg["icarus_simplify"], interface=iface,
+                          p_stall=p_stall)
 
     pool = ThreadPoolExecutor(max_workers=max(1, len(counts)))
     futures = {sim: pool.submit(one, sim) for sim in counts}
@@ -879,11 +919,15 @@ def _start_verification(spec, verilog: str, vcfg: dict, ctx):
                 how = ("reused the cached build" if v.build_cached
                        else f"built in {v.build_seconds:.1f} s")
                 ctx.log(f"  {sim}: {v.samples_checked} samples checked, {v.mismatches} "
-                        f"mismatches, {v.latency_errors} latency errors ({how}; simulated "
-                        f"in {v.sim_seconds:.1f} s)")
+                        f"mismatches, {v.latency_errors} latency errors, "
+                        f"{v.stall_clocks} tready-low clocks, {v.input_wait_clocks} input "
+                        f"wait clocks ({how}; simulated in {v.sim_seconds:.1f} s)")
                 out[sim] = {"samples_checked": int(v.samples_checked),
                             "mismatches": int(v.mismatches),
                             "latency_errors": int(v.latency_errors),
+                            "sink_stall_clocks": int(v.stall_clocks),
+                            "input_wait_clocks": int(v.input_wait_clocks),
+                            "input_idle_clocks": int(v.idle_clocks),
                             "seconds": round(v.seconds, 1)}
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -899,7 +943,7 @@ def spec_json(spec) -> str:
     return spec_to_json(spec)
 
 
-def _lint(path: Path) -> dict:
+def _lint(path: Path, top: str = "fir") -> dict:
     """``verilator --lint-only -Wall``: warnings and errors counted (0 expected) and the log.
 
     Any waivers :mod:`bitsmith.sim.hdl` still applies for Amaranth's code generator are
@@ -912,7 +956,7 @@ def _lint(path: Path) -> dict:
     root = hdl.ensure_verilator()
     waivers = tuple(getattr(hdl, "AMARANTH_VERILATOR_WAIVERS", ()))
     r = subprocess.run([str(root / "bin" / "verilator"), "--lint-only", "-Wall", *waivers,
-                        "--top-module", "fir", str(path)], capture_output=True, text=True)
+                        "--top-module", top, str(path)], capture_output=True, text=True)
     lines = r.stderr.splitlines()
     warnings = sum(1 for line in lines if line.startswith(("%Warning", "%Error")))
     return {"warnings": warnings, "returncode": r.returncode, "waivers": list(waivers),

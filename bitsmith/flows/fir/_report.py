@@ -97,6 +97,31 @@ def _plot_pareto(path, runs, uniform, best_uniform, est_luts, objective):
     save(fig, path)
 
 
+def interface_section(i: dict | None) -> list[str]:
+    """The report's "Interface" section: module, ports, latency, handshake, reset."""
+    if not i:
+        return []
+    r = i["reset"]
+    lines = ["## Interface", "",
+             f"Module `{i['module']}` ({i['protocol']} protocol), bitsmith "
+             f"{i['bitsmith_version']}, config hash `{i['config_hash']}`; instantiate it from "
+             f"`rtl/{i['module']}_inst.v`.", ""]
+    lines.append(markdown_table(["port", "direction", "width", "signed", "meaning"], [
+        [f"`{p['name']}`", p["direction"], p["width"], "yes" if p["signed"] else "no",
+         p["description"]] for p in i["ports"]]))
+    lines.append(markdown_table(["quantity", "value"], [
+        ["input / output format", f"{i['input_format']} / {i['output_format']}"],
+        ["coefficients", f"{i['coefficients']['taps']} taps, {i['coefficients']['format']}"],
+        ["rounding / overflow", f"{i['rounding']} / {i['overflow']}"],
+        ["latency", f"{i['latency_clocks']} clocks (accepted input to output valid)"],
+        ["throughput", i["throughput"]],
+        ["handshake", i["handshake"]],
+        ["reset", f"`{r['signal']}`, {r['kind']}, {r['polarity']}; policy {r['policy']}: "
+                  f"clears {r['clears']}"],
+    ]))
+    return lines
+
+
 def write_report(out: Path, cfg, *, design, h, spec, problem, spec_problem, best_x, uniform,
                  best_uniform, compare, runs, summary) -> None:
     """Write ``report.md`` and its plots into ``out``."""
@@ -163,6 +188,7 @@ def write_report(out: Path, cfg, *, design, h, spec, problem, spec_problem, best
         ["form", f"{spec.form.value}, fold {spec.fold_symmetric}, "
                  f"{spec.multiplier.value} multipliers, pipeline {spec.pipeline}"],
     ]))
+    lines += interface_section(s.get("interface"))
     lines += ["## Allocation", "", "![allocation](allocation.png)", ""]
     if best_uniform:
         mu = s["mixed_vs_uniform"]
@@ -224,6 +250,8 @@ def write_report(out: Path, cfg, *, design, h, spec, problem, spec_problem, best
         lines.append(f"\n**Warning:** {w}")
     if s.get("lint"):
         lines.append(f"Verilator lint (-Wall): {s['lint']['warnings']} warnings.")
-    lines += ["", "Files: `rtl/fir.v` (Verilog), `rtl/fir.coe` (Xilinx coefficients), "
-              "`rtl/spec.json`, `allocation.json`, `summary.json`."]
+    top = s["interface"]["module"] if s.get("interface") else "fir"
+    lines += ["", f"Files: `rtl/{top}.v` (Verilog), `rtl/{top}_inst.v` (instantiation "
+              f"template), `rtl/{top}.coe` (Xilinx coefficients), `rtl/spec.json`, "
+              "`allocation.json`, `summary.json`."]
     (out / "report.md").write_text("\n".join(lines) + "\n")
