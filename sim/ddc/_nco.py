@@ -140,11 +140,13 @@ def nco_model(spec: NcoSpec, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
     (cos, sin, phase) : numpy.ndarray of int64
         Raw ``amp_bits`` cosine and sine, and the P-bit table phase ``p``.
     """
-    mod = 1 << spec.phase_bits
-    k = np.arange(n, dtype=object) if spec.phase_bits > 31 else np.arange(n, dtype=np.int64)
-    phi = np.asarray((k * spec.fcw) % mod, dtype=np.int64)
+    mask = np.uint64((1 << spec.phase_bits) - 1)
+    # uint64 products wrap modulo 2^64, which 2^phase_bits divides: the low bits are exact
+    phi = (np.arange(n, dtype=np.uint64) * np.uint64(spec.fcw)) & mask
     if spec.dither_bits:
-        phi = (phi + (lfsr_sequence(n) & ((1 << spec.dither_bits) - 1))) % mod
+        dither = (lfsr_sequence(n) & ((1 << spec.dither_bits) - 1)).astype(np.uint64)
+        phi = (phi + dither) & mask
+    phi = phi.astype(np.int64)
     p = phi >> spec.truncated_bits
     P = spec.table_phase_bits
     quarter = 1 << spec.addr_bits
