@@ -19,6 +19,7 @@ from ._design import (
     halfband_taps_float,
     quantize_taps,
 )
+from ._io import pack_pair, unpack_pair
 from ._nco import (
     LFSR_MASK,
     LFSR_SEED,
@@ -55,5 +56,7 @@ __all__ = [
     "nco_model",
     "nco_predicted",
     "nco_table",
+    "pack_pair",
+    "unpack_pair",
     "quantize_taps",
 ]
