@@ -135,21 +135,28 @@ def halfband_taps_float(taps: int) -> tuple[float, ...]:
 
 
 def cfir_taps_float(design: DdcDesign, gain: float = 1.0) -> tuple[float, ...]:
-    """Compensation FIR at :attr:`DdcDesign.cfir_rate` (scipy ``firwin2``, Kaiser 5).
+    """Compensation FIR at :attr:`DdcDesign.cfir_rate`: least squares (scipy ``firls``).
 
-    Passband gain ``gain / |H_cic(f)|`` up to ``passband``, 0 from ``stopband``.
+    Passband gain ``gain / |H_cic(f)|`` up to ``passband`` (16 linear pieces), 0 from
+    ``stopband`` to Nyquist; stopband weight 10.
     """
-    from scipy.signal import firwin2
+    from scipy.signal import firls
 
     L = design.cfir_taps
     nyq = design.cfir_rate / 2
     fp, fsb = design.passband, min(design.stopband, nyq)
-    grid = np.linspace(0.0, fp, 32)
+    grid = np.linspace(0.0, fp, 17)
     inv = gain / cic_response(grid, design.fs, design.cic_stages, design.cic_decimation,
                               design.cic_diff_delay)
-    freq = np.concatenate([grid, [fsb, nyq]])
-    g = np.concatenate([inv, [0.0, 0.0]])
-    h = firwin2(L, freq, g, fs=design.cfir_rate, window=("kaiser", 5.0))
+    bands, desired, weight = [], [], []
+    for k in range(16):
+        bands += [grid[k], grid[k + 1]]
+        desired += [inv[k], inv[k + 1]]
+        weight.append(1.0)
+    bands += [fsb, nyq]
+    desired += [0.0, 0.0]
+    weight.append(10.0)
+    h = firls(L, bands, desired, weight=weight, fs=design.cfir_rate)
     return tuple(float(v) for v in h)
 
 
