@@ -49,7 +49,7 @@ class Nco(wiring.Component):
         m.d.comb += a.eq(Mux(p[A], ~p[:A], p[:A]))
         t = Signal(signed(s.amp_bits), name=f"{name}_mag")
         m.d.comb += t.eq(table[a])
-        return Mux(p[A + 1], -t, t)
+        return t, p[A + 1]
 
     def elaborate(self, platform):
         m = Module()
@@ -70,12 +70,15 @@ class Nco(wiring.Component):
             m.d.comb += ph.eq(phase)
         p = Signal(P)
         m.d.comb += p.eq(ph[s.truncated_bits:])
-        pc, pm = Signal(P), Signal(P)
-        m.d.comb += [pc.eq(p + (1 << A)), pm.eq(p + (2 << A))]
+        pc = Signal(P)
+        m.d.comb += pc.eq(p + (1 << A))
+        tc, nc = self._lookup(m, pc, "cos")
+        ts, ns = self._lookup(m, p, "sin")
+        # table values are at most 2^(amp_bits-1) - 1: -sin never overflows, so -sin is the
+        # sine's magnitude with the other sign (no third table)
         with m.If(self.en):
-            m.d.sync += [self.cos.eq(self._lookup(m, pc, "cos")),
-                         self.sin.eq(self._lookup(m, p, "sin")),
-                         self.msin.eq(self._lookup(m, pm, "msin"))]
+            m.d.sync += [self.cos.eq(Mux(nc, -tc, tc)), self.sin.eq(Mux(ns, -ts, ts)),
+                         self.msin.eq(Mux(ns, ts, -ts))]
         return m
 
 
