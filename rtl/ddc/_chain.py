@@ -13,7 +13,7 @@ from ..fir._generator import FirFilter
 from ._cic import CicDecimator
 from ._nco import Nco
 
-__all__ = ["DdcChain", "Mixer"]
+__all__ = ["DdcChain", "FrontEnd", "Mixer"]
 
 
 class Mixer(wiring.Component):
@@ -45,6 +45,40 @@ class Mixer(wiring.Component):
         hi, lo = (1 << (s.mixer_bits - 1)) - 1, -(1 << (s.mixer_bits - 1))
         with m.If(self.en):
             m.d.sync += self.y.eq(Mux(r > hi, hi, Mux(r < lo, lo, r)))
+        return m
+
+
+class FrontEnd(wiring.Component):
+    """NCO and the two mixers alone (the chain's first stage), for per-stage synthesis.
+
+    Ports: ``i`` (ADC samples, valid strobe), ``o`` (``{I, Q}`` at ``mixer_bits`` each, two
+    clocks after each valid input).
+    """
+
+    def __init__(self, spec: DdcSpec):
+        self.spec = spec
+        super().__init__({
+            "i": In(stream.Signature(signed(spec.adc_bits), always_ready=True)),
+            "o": Out(stream.Signature(unsigned(2 * spec.mixer_bits), always_ready=True)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        s = self.spec
+        m.submodules.nco = nco = Nco(s.nco)
+        x_d = Signal(signed(s.adc_bits))
+        v1 = Signal()
+        m.d.comb += nco.en.eq(self.i.valid)
+        with m.If(self.i.valid):
+            m.d.sync += x_d.eq(self.i.payload)
+        m.d.sync += [v1.eq(self.i.valid), self.o.valid.eq(v1)]
+        ys = []
+        for name, lo in (("i", nco.cos), ("q", nco.msin)):
+            mixer = Mixer(s)
+            m.submodules[f"mix_{name}"] = mixer
+            m.d.comb += [mixer.x.eq(x_d), mixer.lo.eq(lo), mixer.en.eq(v1)]
+            ys.append(mixer.y)
+        m.d.comb += self.o.payload.eq(Cat(ys[1], ys[0]))
         return m
 
 

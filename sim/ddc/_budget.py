@@ -195,8 +195,10 @@ class Component:
     half_band: float = 0.0
 
 
-def _h_eq(design: DdcDesign, spec: DdcSpec | None, quantized: set[str]) -> tuple:
-    """Equivalent impulse response from the mixer output (ADC rate) to one output phase."""
+def _h_eq(design: DdcDesign, hb=None, cfir=None) -> tuple[np.ndarray, np.ndarray]:
+    """Equivalent impulse response from the mixer output (ADC rate) to one output phase,
+    and the post-CIC filter at the CIC output rate; float designs unless ``hb``/``cfir``
+    (coefficient values) are given."""
     N, R, M = design.cic_stages, design.cic_decimation, design.cic_diff_delay
     h = np.ones(1)
     for _ in range(N):
@@ -205,12 +207,10 @@ def _h_eq(design: DdcDesign, spec: DdcSpec | None, quantized: set[str]) -> tuple
     post = np.ones(1)
     up = 1
     if design.halfband_taps:
-        hb = np.array(spec.halfband.values if "hb" in quantized
-                      else halfband_taps_float(design.halfband_taps))
-        post = hb
+        post = np.array(hb if hb is not None else halfband_taps_float(design.halfband_taps))
         up = 2
     if design.cfir_taps:
-        cf = np.array(spec.cfir.values if "cfir" in quantized
+        cf = np.array(cfir if cfir is not None
                       else cfir_taps_float(design, cic_gain_correction(design)))
         u = np.zeros((len(cf) - 1) * up + 1)
         u[::up] = cf
@@ -220,14 +220,30 @@ def _h_eq(design: DdcDesign, spec: DdcSpec | None, quantized: set[str]) -> tuple
     return np.convolve(h, upp), post
 
 
+@lru_cache(maxsize=8)
+def _float_filters(design: DdcDesign) -> tuple[np.ndarray, np.ndarray]:
+    return _h_eq(design)
+
+
 def _response(h: np.ndarray, f: np.ndarray, fs: float) -> np.ndarray:
     k = np.arange(len(h))
     return np.exp(-2j * np.pi * np.outer(f, k) / fs) @ h
 
 
-def _coef_error(design: DdcDesign, spec: DdcSpec, which: str, comps) -> float:
-    hq, _ = _h_eq(design, spec, {which})
-    hf, _ = _h_eq(design, spec, set())
+@lru_cache(maxsize=1024)
+def _coef_error(design: DdcDesign, which: str, coef_bits: int, comps: tuple) -> float:
+    """Output MSE per channel of one filter's coefficient rounding: each component through
+    the difference of the end-to-end responses (quantized minus designed)."""
+    from ._design import quantize_taps
+
+    if which == "hb":
+        h = halfband_taps_float(design.halfband_taps)
+    else:
+        h = cfir_taps_float(design, cic_gain_correction(design))
+    raw, frac = quantize_taps(h, coef_bits)
+    vals = tuple(v * 2.0 ** -frac for v in raw)
+    hq, _ = _h_eq(design, **{which: vals})
+    hf, _ = _float_filters(design)
     err = 0.0
     for c in comps:
         f = np.linspace(c.freq - c.half_band, c.freq + c.half_band, 33) if c.half_band \
@@ -262,25 +278,30 @@ def _lo_error_spectrum(design: DdcDesign, addr: int, amp: int, dither: int,
     return np.abs(E) ** 2
 
 
-def _h2_grid(design: DdcDesign, heq: np.ndarray, n: int) -> np.ndarray:
-    return np.abs(np.fft.fft(heq, n)) ** 2
+@lru_cache(maxsize=8)
+def _h2_float(design: DdcDesign) -> tuple[np.ndarray, float]:
+    """|H_eq|^2 of the float chain on the LO-error FFT grid, and its energy sum(h_eq^2)."""
+    heq, _ = _float_filters(design)
+    return np.abs(np.fft.fft(heq, _LO_FFT)) ** 2, float(np.sum(heq ** 2))
 
 
-def _mixed(design: DdcDesign, E2: np.ndarray, H2: np.ndarray, comps, white: float,
-           g_eq: float) -> float:
-    """Output MSE per channel of x * eps: each component of x (at +-(f_if + f)) shifted by
-    every bin of the LO error, through |H_eq|^2; white input power spreads evenly."""
+@lru_cache(maxsize=4096)
+def _lo_term(design: DdcDesign, addr: int, amp: int, dither: int, amp_ref: int | None,
+             comps: tuple, white: float) -> float:
+    """Output MSE per channel of x * eps (eps: the LO error): each component of x (at
+    +-(f_if + f)) shifted by every bin of eps, through |H_eq|^2; white input spreads evenly.
+    The sum over bins is one circular cross-correlation (FFT) per error spectrum."""
+    E2 = _lo_error_spectrum(design, addr, amp, dither, amp_ref)
+    H2, g_eq = _h2_float(design)
     n = len(E2)
+    corr = np.real(np.fft.ifft(np.conj(np.fft.fft(E2)) * np.fft.fft(H2)))  # sum_k E[k]H[k+b]
     total = white * float(np.sum(E2)) * g_eq
     for c in comps:
         fs_list = np.linspace(c.freq - c.half_band, c.freq + c.half_band, 9) if c.half_band \
             else np.array([c.freq])
         for sign in (1, -1):
-            acc = 0.0
-            for f in fs_list:
-                b = int(round(sign * (design.f_if + f) / design.fs * n)) % n
-                acc += float(np.dot(E2, np.roll(H2, -b)))  # output bin k: E at k - b
-            total += c.power / 2 * acc / len(fs_list)
+            b = np.round(sign * (design.f_if + fs_list) / design.fs * n).astype(np.int64) % n
+            total += c.power / 2 * float(np.mean(corr[b]))
     return total / 2
 
 
@@ -292,7 +313,7 @@ def predict_budget(design: DdcDesign, widths: DdcWidths, comps, adc_power: float
     errors multiply (reciprocal mixing of the interferer included).
     """
     spec = ddc_spec(design, widths)
-    heq, post = _h_eq(design, spec, set())
+    heq, post = _float_filters(design)
     g_eq = float(np.sum(heq ** 2))
     out = {}
     qa = 2.0 ** -(design.adc_bits - 1)
@@ -300,13 +321,11 @@ def predict_budget(design: DdcDesign, widths: DdcWidths, comps, adc_power: float
     # LO errors: the exact error sequence of the table (addr alone, then amplitude on top),
     # its spectrum convolved with the input's components and filtered (reciprocal mixing)
     white = max(adc_power - sum(c.power for c in comps), 0.0)
-    e_phase = _lo_error_spectrum(design, widths.addr_bits, WIDE["amp"], widths.dither_bits,
-                                 None)
-    e_amp = _lo_error_spectrum(design, widths.addr_bits, widths.amp_bits, widths.dither_bits,
-                               WIDE["amp"])
-    H2 = _h2_grid(design, heq, len(e_phase))
-    out["nco_phase"] = _mixed(design, e_phase, H2, comps, white, g_eq)
-    out["nco_amp"] = _mixed(design, e_amp, H2, comps, white, g_eq)
+    comps = tuple(comps)
+    out["nco_phase"] = _lo_term(design, widths.addr_bits, WIDE["amp"], widths.dither_bits,
+                                None, comps, white)
+    out["nco_amp"] = _lo_term(design, widths.addr_bits, widths.amp_bits, widths.dither_bits,
+                              WIDE["amp"], comps, white)
     qm = 2.0 ** -(widths.mixer_bits - 1)
     out["mixer"] = qm * qm / 12 * g_eq
     cn = cic_noise(spec.cic)
@@ -331,12 +350,12 @@ def predict_budget(design: DdcDesign, widths: DdcWidths, comps, adc_power: float
         out[name] = v
         prev = ds[j]
     if design.halfband_taps:
-        out["hb_coef"] = _coef_error(design, spec, "hb", comps)
+        out["hb_coef"] = _coef_error(design, "hb", widths.hb_coef_bits, comps)
         qh = 2.0 ** -(widths.hb_out_bits - 1)
         cf = np.array(spec.cfir.values) if design.cfir_taps else np.ones(1)
         out["hb_out"] = qh * qh / 12 * float(np.sum(cf ** 2))
     if design.cfir_taps:
-        out["cfir_coef"] = _coef_error(design, spec, "cfir", comps)
+        out["cfir_coef"] = _coef_error(design, "cfir", widths.cfir_coef_bits, comps)
         qo = 2.0 ** -(widths.out_bits - 1)
         out["out"] = qo * qo / 12
     return {"points": out, "total": sum(out.values())}

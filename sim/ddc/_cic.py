@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -36,6 +37,7 @@ __all__ = [
 ]
 
 
+@lru_cache(maxsize=256)
 def cic_variance_gains(n_stages: int, decimation: int, diff_delay: int) -> tuple[int, ...]:
     """F_j^2: the sum of squared impulse-response samples from stage j to the output.
 
@@ -70,6 +72,7 @@ def _b_max(n_stages: int, decimation: int, diff_delay: int, input_bits: int) -> 
     return input_bits + math.ceil(n_stages * math.log2(decimation * diff_delay) - 1e-12)
 
 
+@lru_cache(maxsize=4096)
 def hogenauer_discards(n_stages: int, decimation: int, diff_delay: int, input_bits: int,
                        output_bits: int) -> tuple[int, ...]:
     """LSBs each of the 2N registers may discard (Hogenauer 1981, eq. 21), cumulative.

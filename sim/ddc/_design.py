@@ -134,6 +134,7 @@ def halfband_taps_float(taps: int) -> tuple[float, ...]:
     return tuple(float(v) for v in h / h.sum())
 
 
+@lru_cache(maxsize=64)
 def cfir_taps_float(design: DdcDesign, gain: float = 1.0) -> tuple[float, ...]:
     """Compensation FIR at :attr:`DdcDesign.cfir_rate`: least squares (scipy ``firls``).
 
@@ -176,7 +177,8 @@ def quantize_taps(h, coef_bits: int) -> tuple[tuple[int, ...], int]:
     return tuple(int(round(v * 2.0 ** frac)) for v in h), frac
 
 
-def _fir(h, coef_bits: int, in_bits: int, out_bits: int) -> FirSpec:
+@lru_cache(maxsize=8192)
+def _fir(h: tuple, coef_bits: int, in_bits: int, out_bits: int) -> FirSpec:
     raw, frac = quantize_taps(h, coef_bits)
     widths = tuple(coef_bits if c else 0 for c in raw)
     return FirSpec(raw, frac, widths, QFormat(1, in_bits - 1), QFormat(1, out_bits - 1),
