@@ -4,7 +4,7 @@ rate changes. Built from a :class:`~bitsmith.sim.ddc.DdcSpec`; equals
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -38,13 +38,14 @@ class Mixer(wiring.Component):
             rounded = Signal(signed(s.product_bits + 1))
             m.d.comb += rounded.eq(p + (1 << (shift - 1)))
             m.d.comb += r.eq(rounded[shift:].as_signed())
-            unused = Signal(shift, name="unused_mixer_lsbs")
+            unused = Signal(shift, name="unused_mixer_lsbs", attrs={"keep": 1})
             m.d.comb += unused.eq(rounded[:shift])
         else:
             m.d.comb += r.eq(p)
-        hi, lo = (1 << (s.mixer_bits - 1)) - 1, -(1 << (s.mixer_bits - 1))
-        with m.If(self.en):
-            m.d.sync += self.y.eq(Mux(r > hi, hi, Mux(r < lo, lo, r)))
+        B = s.mixer_bits
+        hi, lo = Const((1 << (B - 1)) - 1, signed(B)), Const(-(1 << (B - 1)), signed(B))
+        with m.If(self.en):  # every Mux operand B bits wide: nothing wider to drop
+            m.d.sync += self.y.eq(Mux(r > hi, hi, Mux(r < lo, lo, r[:B].as_signed())))
         return m
 
 

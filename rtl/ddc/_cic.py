@@ -50,6 +50,9 @@ class CicDecimator(wiring.Component):
         w, d = s.widths, s.discards
 
         integ = [Signal(signed(w[j]), name=f"integ{j + 1}") for j in range(N)]
+        if d[0]:  # input LSBs the first register discards (marked for lint, not built)
+            sink = Signal(d[0], name="unused_input_lsbs", attrs={"keep": 1})
+            m.d.comb += sink.eq(self.i.payload[:d[0]])
         with m.If(self.i.valid):
             m.d.sync += integ[0].eq(integ[0] + (self.i.payload >> d[0]))
             for j in range(1, N):
@@ -61,7 +64,7 @@ class CicDecimator(wiring.Component):
         take = Signal()
         m.d.sync += take.eq(0)
         with m.If(self.i.valid):
-            m.d.sync += count.eq(Mux(count == R - 1, 0, count + 1))
+            m.d.sync += count.eq(Mux(count == R - 1, 0, (count + 1)[:len(count)]))
             with m.If(count == R - 1):
                 m.d.sync += take.eq(1)
 
@@ -69,6 +72,9 @@ class CicDecimator(wiring.Component):
         for k in range(N):
             j = N + k
             inp = v[d[j] - prev_d:].as_signed()
+            if d[j] > prev_d and k > 0:  # a comb register's LSBs the next one drops
+                sink = Signal(d[j] - prev_d, name=f"unused_comb{k}_lsbs", attrs={"keep": 1})
+                m.d.comb += sink.eq(v[:d[j] - prev_d])
             dly = [Signal(signed(w[j]), name=f"comb{k + 1}_dly{t + 1}") for t in range(M)]
             out = Signal(signed(w[j]), name=f"comb{k + 1}")
             ov = Signal(name=f"comb{k + 1}_valid")
@@ -78,7 +84,11 @@ class CicDecimator(wiring.Component):
                 m.d.sync += [dly[t].eq(dly[t - 1]) for t in range(1, M)]
             v, prev_d, strobe = out, d[j], ov
         m.d.sync += self.o.valid.eq(strobe)
+        drop = s.output_discard - prev_d
+        if drop:
+            sink = Signal(drop, name="unused_output_lsbs", attrs={"keep": 1})
+            m.d.comb += sink.eq(v[:drop])
         with m.If(strobe):
-            m.d.sync += self.o.payload.eq(v[s.output_discard - prev_d:].as_signed())
+            m.d.sync += self.o.payload.eq(v[drop:].as_signed())
         return m
 

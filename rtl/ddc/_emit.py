@@ -13,8 +13,9 @@ def _flatten(rtlil: str, top: str) -> str:
     yosys = find_yosys(lambda ver: ver >= (0, 40))
     return yosys.run(
         ["-q", "-"],
-        f"read_rtlil <<rtlil\n{rtlil}\nrtlil\nhierarchy -top {top}\nflatten\n"
-        "opt_clean -purge\nwrite_rtlil\n",
+        f"read_rtlil <<rtlil\n{rtlil}\nrtlil\nhierarchy -top {top}\nproc\nflatten\n"
+        "opt_clean -purge\n"
+        "write_rtlil\n",
         ignore_warnings=True,
     )
 

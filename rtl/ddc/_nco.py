@@ -47,7 +47,7 @@ class Nco(wiring.Component):
         table = Array(Const(v, unsigned(s.amp_bits - 1)) for v in nco_table(s))
         a = Signal(A, name=f"{name}_addr")
         m.d.comb += a.eq(Mux(p[A], ~p[:A], p[:A]))
-        t = Signal(signed(s.amp_bits), name=f"{name}_mag")
+        t = Signal(s.amp_bits - 1, name=f"{name}_mag")  # a magnitude: no sign bit
         m.d.comb += t.eq(table[a])
         return t, p[A + 1]
 
@@ -77,6 +77,7 @@ class Nco(wiring.Component):
         # table values are at most 2^(amp_bits-1) - 1: -sin never overflows, so -sin is the
         # sine's magnitude with the other sign (no third table)
         with m.If(self.en):
+            # -t of an unsigned (amp_bits-1)-bit t is exactly amp_bits wide: no dropped bits
             m.d.sync += [self.cos.eq(Mux(nc, -tc, tc)), self.sin.eq(Mux(ns, -ts, ts)),
                          self.msin.eq(Mux(ns, ts, -ts))]
         return m
@@ -104,5 +105,7 @@ class NcoStream(wiring.Component):
         m = Module()
         m.submodules.nco = nco = Nco(self.spec)
         m.d.comb += [nco.en.eq(self.i.valid), self.o.payload.eq(Cat(nco.sin, nco.cos))]
+        sink = Signal(name="unused_i_payload", attrs={"keep": 1})
+        m.d.comb += sink.eq(self.i.payload)
         m.d.sync += self.o.valid.eq(self.i.valid)
         return m
