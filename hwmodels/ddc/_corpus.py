@@ -60,5 +60,10 @@ def calibrate(specs, path=_DATA, synth=None) -> dict:
         resid[k] = {"synth": y.tolist(), "fit": pred.round(1).tolist(),
                     "mean_abs_error_percent": float(np.mean(np.abs(pred - y) / y) * 100)}
     data = {"coef": coef, "fit": resid, "source": "yosys synth_xilinx, hwmodels.ddc.calibrate"}
+    if path.exists():  # keep the FIR-stage factor (fitted separately)
+        old = json.loads(path.read_text())
+        for k in ("fir_scale", "fir_scale_source"):
+            if k in old:
+                data[k] = old[k]
     path.write_text(json.dumps(data, indent=1) + "\n")
     return data
