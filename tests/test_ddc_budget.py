@@ -50,11 +50,13 @@ def test_predicted_budget_matches_measured(burst):
     # points measured here (rounded to 0.1 dB): prediction within 1 dB for the dominant ones
     for k in ("adc", "nco_phase", "nco_amp", "cic_int1", "out"):
         assert abs(10 * math.log10(p["points"][k] / m["points"][k])) < 1.0, k
-    # Hogenauer's variance gains are a design bound: the inner registers' measured noise is
-    # lower than predicted, never higher by more than 1 dB
+    # inner CIC registers: noise shaped by the CIC's own high-pass and then filtered away;
+    # predicted and measured both 30+ dB under the total (the measured figures are
+    # differences of near-equal MSEs there, within their noise)
     for j in range(2, 5):
-        k = f"cic_int{j}"
-        assert m["points"][k] < p["points"][k] * 10 ** 0.1, k
+        for k in (f"cic_int{j}", f"cic_comb{j}"):
+            assert p["points"][k] < 1e-3 * p["total"], k
+            assert m["points"][k] < 1e-3 * m["total"], k
 
 
 def test_demodulator_on_the_model_output(burst):

@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from ._chain import DdcSpec, ddc_model
-from ._cic import CicSpec, cic_noise
+from ._cic import CicSpec
 from ._design import (
     DdcDesign,
     DdcWidths,
@@ -253,6 +253,37 @@ def _coef_error(design: DdcDesign, which: str, coef_bits: int, comps: tuple) -> 
     return err
 
 
+@lru_cache(maxsize=8)
+def _cic_stage_gains(design: DdcDesign) -> tuple[float, ...]:
+    """Noise gain from each CIC register (2N) and the output register to the chain output:
+    sum of squares of the register's impulse response through the rest of the CIC and the
+    post-CIC filters (input-LSB scale, the CIC's full gain included)."""
+    N, R, M = design.cic_stages, design.cic_decimation, design.cic_diff_delay
+    _, post = _float_filters(design)
+    up = np.zeros((len(post) - 1) * R + 1)
+    up[::R] = post
+    box = np.ones(R * M)
+    diff_hi = np.zeros(R * M + 1)
+    diff_hi[0], diff_hi[-1] = 1.0, -1.0
+    gains = []
+    for j in range(1, N + 1):  # integrator j: at the ADC rate
+        h = np.ones(1)
+        for _ in range(N - j + 1):
+            h = np.convolve(h, box)
+        for _ in range(j - 1):
+            h = np.convolve(h, diff_hi)
+        gains.append(float(np.sum(np.convolve(h, up) ** 2)))
+    for j in range(N + 1, 2 * N + 2):  # comb j (and the output register): at the CIC rate
+        k = 2 * N + 1 - j
+        h = np.ones(1)
+        for _ in range(k):
+            d = np.zeros(M + 1)
+            d[0], d[-1] = 1.0, -1.0
+            h = np.convolve(h, d)
+        gains.append(float(np.sum(np.convolve(h, post) ** 2)))
+    return tuple(gains)
+
+
 _LO_FFT = 1 << 16
 
 
@@ -328,9 +359,8 @@ def predict_budget(design: DdcDesign, widths: DdcWidths, comps, adc_power: float
                               WIDE["amp"], comps, white)
     qm = 2.0 ** -(widths.mixer_bits - 1)
     out["mixer"] = qm * qm / 12 * g_eq
-    cn = cic_noise(spec.cic)
+    stage_gain = _cic_stage_gains(design)
     G2 = 4.0 ** math.ceil(math.log2(spec.cic.gain) - 1e-12)
-    g_post = float(np.sum(post ** 2))
     scale = qm * qm / G2
     N = design.cic_stages
     names = [f"cic_int{j + 1}" for j in range(N)] + [f"cic_comb{j + 1}" for j in range(N)]
@@ -341,7 +371,10 @@ def predict_budget(design: DdcDesign, widths: DdcWidths, comps, adc_power: float
     prev, dc = 0, 0.0
     dc_gain = float(np.sum(post)) * math.sqrt(scale)
     for j, name in enumerate(names):
-        v = cn["variance"][j] * scale * g_post
+        # the register's own truncation variance, shaped by the CIC from there on and then
+        # by the half-band/CFIR (the CIC's high-pass shaping of inner-stage noise puts most
+        # of it where the FIRs stop it: Hogenauer's F_j^2 alone is a bound, not the figure)
+        v = (4.0 ** ds[j] - 4.0 ** prev) / 12 * stage_gain[j] * scale
         m = -(2.0 ** ds[j] - 2.0 ** prev) / 2
         if j == 0 or j == len(names) - 1:
             new_dc = dc + m * (spec.cic.gain if j == 0 else 1) * dc_gain

@@ -92,7 +92,8 @@ def demodulate_qpsk(z, f_offset: float, rate: float, symbol_rate: float, rolloff
                     symbols, bits) -> dict:
     """EVM and BER of DDC output ``z`` (complex, fraction of full scale) against the burst.
 
-    Shifts by ``-f_offset``, matched-filters (RRC), picks the sample phase and symbol delay of
+    Shifts by ``-f_offset``, matched-filters (RRC), interpolates by 8, picks the sample phase
+    (1/8-sample steps) and symbol delay of
     the largest correlation with the known symbols, fits one complex gain (least squares)
     and decides. The first and last 16 symbols are skipped (filter transients).
 
@@ -108,6 +109,12 @@ def demodulate_qpsk(z, f_offset: float, rate: float, symbol_rate: float, rolloff
     y = z * np.exp(-2j * np.pi * f_offset / rate * n)
     h = rrc_taps(sps, rolloff, 8)
     y = np.convolve(y, h)[: len(z)]
+    # timing to 1/8 sample: the chain's delay is not a whole number of output samples
+    from scipy.signal import resample_poly
+
+    up = 8
+    y = resample_poly(y, up, 1)
+    sps *= up
     best = None
     sym = np.asarray(symbols)
     for ph in range(sps):

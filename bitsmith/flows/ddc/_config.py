@@ -88,7 +88,7 @@ class RangeConfig(ConfigModel):
                                              "widths [min, max] (bits)")
     coef_bits: list[int] = Field([6, 22], min_length=2, max_length=2,
                                  description="FIR coefficient widths [min, max] (bits)")
-    cic_extra_max: int = Field(6, ge=0, le=MAX_BITS, description="extra LSBs a CIC register "
+    cic_extra_max: int = Field(10, ge=0, le=MAX_BITS, description="extra LSBs a CIC register "
                                "may drop beyond Hogenauer (bits)")
 
     @model_validator(mode="after")
