@@ -96,11 +96,14 @@ def write_report(out_dir, cfg, design, spec, model, s, base, runs) -> None:
           f"{bl['snr_db']:.2f} dB. Joint: {s['estimated']['luts']} LUTs, predicted SNR "
           f"{s['predicted_snr_db']:.2f} dB.", ""]
     L += ["## SNR budget (per channel, test signal)", "",
-          "Predicted: white-noise model per point (ADC, mixer, FIR outputs), Hogenauer's "
-          "variance gains (CIC registers, with the truncation offsets' growth), the exact "
+          "Predicted: white-noise model per point (ADC, mixer, FIR outputs), each CIC "
+          "register's truncation noise through the rest of the CIC and the FIRs (with the "
+          "truncation offsets' growth), the exact "
           "LO-error spectrum mixed with the input's components (NCO) and the response "
           "difference (coefficients). Measured: bit-true model against a float chain, "
-          "points quantized one more at a time in chain order.", "",
+          "points quantized one more at a time in chain order (each figure is a difference "
+          "of two MSEs: tiny ones can come out negative, shown in parentheses; -inf: the "
+          "point drops no bits).", "",
           markdown_table(["point", "predicted noise/signal (dB)", "measured (dB)"],
                          [[r["label"], _db(r["predicted_mse"] / sig), _db(r["measured_mse"] / sig)]
                           for r in rows]), "",
