@@ -4,7 +4,7 @@ Shared helpers (CSD recoding, Verilog emission) live at this level; each domain 
 subpackage (``fir``).
 """
 
-from . import fir
+from . import ddc, fir
 from ._csd import csd_digits, csd_nonzero_count
 from ._verilog import to_verilog
 from .fir import (
@@ -22,6 +22,7 @@ __all__ = [
     "FirInterface",
     "csd_digits",
     "csd_nonzero_count",
+    "ddc",
     "fir",
     "fir_latency",
     "fir_verilog",

@@ -5,7 +5,7 @@ Layout: ``fixed`` is the fixed-point core every domain shares; each domain is a 
 re-exported for convenience (``from bitsmith.sim import FirSpec``).
 """
 
-from . import dnn, fir, fixed, gd, receiver
+from . import ddc, dnn, fir, fixed, gd, receiver
 from .fir import *  # noqa: F403  (public FIR API, listed in fir.__all__)
 from .fir import __all__ as _fir_all
 from .fixed import (
@@ -34,6 +34,7 @@ __all__ = [
     "saturate",
     "to_float",
     "wrap",
+    "ddc",
     "dnn",
     "fir",
     "fixed",

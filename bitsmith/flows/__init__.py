@@ -4,6 +4,7 @@ Importing this package registers every flow (and its config model) by its ``kind
 """
 
 from . import (  # noqa: F401  (each registers its kind)
+    ddc,  # "ddc"
     dnn,  # "dnn_estimate"
     dnn_alloc,  # "dnn_allocation"
     fir,  # "fir"
