@@ -412,8 +412,9 @@ def predict_output_noise(spec: FirSpec, h_float, input_power: float) -> NoisePre
     (d = acc frac - output frac bits dropped, statistics of :func:`rounding_error_stats`),
     whose path to the output has squared L2 gain 1. They are uncorrelated except for
     ROUND_TO_ZERO, whose error follows the output's sign (see ``cross_power``; that term
-    assumes a Gaussian output, i.e. many taps). Overflow is not modelled: size the output
-    format from the L1 bound (or the expected signal) for this to hold.
+    assumes a Gaussian output, i.e. many taps). Output overflow is not included here: add
+    :func:`~bitsmith.sim.predict_overflow`'s ``error_power`` (what the FIR flow reports),
+    or size the output format from the L1 bound (:func:`~bitsmith.sim.min_output_int_bits`).
 
     Parameters
     ----------

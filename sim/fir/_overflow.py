@@ -17,7 +17,7 @@ import numpy as np
 
 from ..fixed import Overflow, QFormat, requantize
 from ._model import fir_accumulate
-from ._spec import FirSpec
+from ._spec import FirSpec, signed_width_for
 
 __all__ = [
     "OverflowPrediction",
@@ -62,11 +62,7 @@ def min_output_int_bits(spec: FirSpec) -> int:
     int
         ``int_bits`` such that ``QFormat(int_bits, frac_bits)`` never overflows.
     """
-    lo, hi = rounded_output_range(spec)
-    w = 1
-    while not (-(1 << (w - 1)) <= lo and hi <= (1 << (w - 1)) - 1):
-        w += 1
-    return w - spec.output_format.frac_bits
+    return signed_width_for(*rounded_output_range(spec)) - spec.output_format.frac_bits
 
 
 def count_overflows(spec: FirSpec, x_raw) -> int:

@@ -118,12 +118,8 @@ def _formats(cfg: dict, path, h, log=lambda message: None):
                               f"frac_bits", file=path, key_path="output.int_bits")
     else:
         int_bits = o["int_bits"]
-        if (int_bits < need and o["overflow"] == "wrap" and not o["allow_overflow"]):
-            raise ConfigError(
-                f"Q{int_bits}.{o['frac_bits']} can overflow (the L1 bound, sum|h| = {l1:.4f} "
-                f"times full scale, needs int_bits {need}) and overflow: wrap turns every "
-                f"overflow into a full-scale error: use int_bits: auto, overflow: saturate, "
-                f"or allow_overflow: true", file=path, key_path="output.int_bits")
+        _check_wrap(o, need, f"the L1 bound, sum|h| = {l1:.4f} times full scale, needs "
+                             f"int_bits {need}", path)
     try:
         fmt_out = QFormat(int_bits, o["frac_bits"])
     except (ValueError, TypeError) as e:
@@ -148,13 +144,19 @@ def _final_output(spec, cfg: dict, path, log):
             log(f"fir: output.int_bits auto -> {need} for the quantized coefficients (the "
                 f"float taps' bound gave {spec.output_format.int_bits})")
             spec = replace(spec, output_format=QFormat(need, o["frac_bits"]))
-    elif need > o["int_bits"] and o["overflow"] == "wrap" and not o["allow_overflow"]:
-        raise ConfigError(
-            f"Q{o['int_bits']}.{o['frac_bits']} can overflow with the quantized "
-            f"coefficients (they need int_bits {need}) and overflow: wrap turns every "
-            f"overflow into a full-scale error: use int_bits: auto, overflow: saturate, or "
-            f"allow_overflow: true", file=path, key_path="output.int_bits")
+    else:
+        _check_wrap(o, need, f"the quantized coefficients need int_bits {need}", path)
     return spec
+
+
+def _check_wrap(o: dict, need: int, why: str, path) -> None:
+    """An explicit output width that can overflow with ``overflow: wrap`` is an error unless
+    ``allow_overflow`` says it is intended (``need``: the integer bits that cannot)."""
+    if o["int_bits"] < need and o["overflow"] == "wrap" and not o["allow_overflow"]:
+        raise ConfigError(
+            f"Q{o['int_bits']}.{o['frac_bits']} can overflow ({why}) and overflow: wrap turns "
+            f"every overflow into a full-scale error: use int_bits: auto, overflow: saturate, "
+            f"or allow_overflow: true", file=path, key_path="output.int_bits")
 
 
 def _spec(problem, x, cfg, fmt_in, fmt_out):
@@ -464,7 +466,7 @@ def run(cfg: dict, ctx: RunContext) -> dict:
     if choice["shipped"] == "uniform":
         spec, best_x = uni_spec, np.asarray(best_uniform["x"])
     result = _implement(spec, h, design, cfg, ctx, synthesis=choice.pop("_synthesis", None))
-    est_luts = int(fir_cost_luts(spec, cfg))
+    est_luts = result["estimate"]["luts"]  # the full model, as _implement costed it
     summary = {
         "shipped": choice["shipped"], "shipped_reason": choice["reason"],
         "mixed_vs_uniform": choice,

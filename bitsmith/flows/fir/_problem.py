@@ -125,8 +125,8 @@ class FirAllocationProblem(Problem):
         # minimum (the model's +-2 LUT wobbles, or a narrow constant in LUTs costing more
         # than a wide one in a DSP, must not make a wider choice cheaper than the first),
         # then the difference to the true cost is spread over them in proportion to what
-        # each saves: the table is exact at both anchors and its minimum is the cheapest
-        # point's true cost, >= 0.
+        # each saves, as far as each row allows: the table is then exact at both anchors (up
+        # to what no anchor entry could take), and it never sums to a negative cost.
         k = self.n_choices
         for j in range(N):
             table[j, 0] = table[j, : k[j]].min()
@@ -154,9 +154,9 @@ class FirAllocationProblem(Problem):
         # exact, so the table may underestimate the cheapest point by that much)
         table[0] += c_ref
         # never negative, whatever the rows' shapes: the cheapest combination with at least
-        # one coefficient kept must cost >= 0
         # one coefficient kept must cost >= 0. A deficit goes onto the pruned entries (the
-        # reference stays exact); a constant only if that cannot cover it.
+        # reference stays exact), as often as the minima move; a constant only if that
+        # cannot cover it.
         pruned = np.array([self.width_table[j][0] == 0 for j in range(N)])
 
         def floor():
